@@ -1,0 +1,36 @@
+# radiomix: `make demo` and `make test` work on a fresh machine with only Python 3.11.
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: venv demo test test-fast test-slow bench lint clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=python3.x (>= 3.10)"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[test,cluster,survival]"
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m radiomix.demo
+
+# The whole suite: fast tests in parallel, then the slow marker in its own step.
+test: $(STAMP)
+	$(PY) -m pytest -q -n 2 -m "not slow"
+	$(PY) -m pytest -q -m slow || [ $$? -eq 5 ]
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -n 2 -m "not slow"
+
+bench: $(STAMP)
+	$(PY) benchmarks/run.py
+
+lint: $(STAMP)
+	$(PY) -m ruff check src tests
+
+clean:
+	rm -rf $(VENV) demo-output bench-output .pytest_cache

@@ -1,0 +1,130 @@
+"""The ``radiomix`` command. Thin: parses arguments, configures logging, calls the public API."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from radiomix.errors import RadiomixError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="radiomix: IBSI-compliant radiomics.")
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _settings(preset_name: str | None, settings_file: Path | None):
+    from radiomix.settings import load_settings, preset
+
+    if (preset_name is None) == (settings_file is None):
+        raise typer.BadParameter("give exactly one of --preset NAME or --settings FILE")
+    return preset(preset_name) if preset_name else load_settings(settings_file)
+
+
+def write_table(df, out: Path | None) -> None:
+    """Write a table as CSV or Parquet by suffix (numbers locale-independent); print it when ``out`` is None."""
+    if out is None:
+        console.print(df.to_string(index=False))
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix.lower() == ".parquet":
+        df.to_parquet(out, index=False)
+    elif out.suffix.lower() == ".csv":
+        df.to_csv(out, index=False, float_format="%.10g")
+    else:
+        raise typer.BadParameter(f"{out}: output must end in .csv or .parquet")
+    err_console.print(f"wrote {out}")
+
+
+@app.command()
+def extract(
+    image: Path = typer.Argument(..., help="image file (NIfTI, NRRD, MHA)"),
+    mask: Path = typer.Argument(..., help="mask / label map file"),
+    label: int | None = typer.Option(None, help="label of the ROI (default: every non-zero voxel)"),
+    preset: str | None = typer.Option(None, help="named settings preset, e.g. ibsi_config_c"),
+    settings: Path | None = typer.Option(None, help="settings YAML file"),
+    format: str = typer.Option("wide", help="wide (one row) or long (one row per value)"),
+    out: Path | None = typer.Option(None, help="output .csv or .parquet (default: print)"),
+):
+    """Extract features of one ROI."""
+    import pandas as pd
+
+    from radiomix.extract import extract as run_extract
+    from radiomix.io import read_image, read_mask
+
+    s = _settings(preset, settings)
+    fs = run_extract(read_image(image), read_mask(mask, label=label), s)
+    if format == "wide":
+        df = pd.DataFrame([fs.to_wide()])
+    elif format == "long":
+        df = fs.to_long()
+    else:
+        raise typer.BadParameter("--format must be wide or long")
+    write_table(df, out)
+
+
+@app.command()
+def features():
+    """Print the feature catalogue: name, family, IBSI id, unit."""
+    from radiomix.features import FAMILIES
+
+    t = Table("family", "feature", "IBSI", "unit", "formula", title="radiomix feature catalogue")
+    n = 0
+    for fam in FAMILIES.values():
+        for f in fam.features:
+            t.add_row(fam.name, f.name, f.ibsi, f.unit, f.formula[:80])
+            n += 1
+    console.print(t)
+    console.print(f"{n} features in {len(FAMILIES)} families")
+
+
+@app.command()
+def ibsi(
+    reference: Path | None = typer.Option(None, help="reference folder (default: $RADIOMIX_REFERENCE_DIR or "
+                                                     "../shared/reference)"),
+    config: str = typer.Option("dig,a,b,c,d,e", help="comma-separated configurations"),
+    failures: bool = typer.Option(False, help="list every failing row"),
+):
+    """Compute every IBSI 1 reference row and print passes and failures per configuration and family."""
+    from collections import defaultdict
+
+    from radiomix import ibsi as ib
+
+    configs = tuple("dig" if c.strip().lower() == "dig" else c.strip().upper() for c in config.split(","))
+    bad = [c for c in configs if c not in ib.CONFIGS]
+    if bad:
+        raise typer.BadParameter(f"unknown configuration(s) {bad}; choose from dig, a, b, c, d, e")
+    results = ib.run(configs, reference)
+    tally: dict = defaultdict(lambda: [0, 0])
+    for r in results:
+        tally[(r.row.configuration, r.row.family)][1] += 1
+        tally[(r.row.configuration, r.row.family)][0] += r.passed
+    t = Table("config", "family", "pass", "rows", title="IBSI 1 reference rows")
+    for (c, fam), (p, n) in tally.items():
+        t.add_row(c, fam, str(p), str(n), style=None if p == n else "red")
+    console.print(t)
+    if failures:
+        for r in results:
+            if not r.passed:
+                console.print(f"FAIL {r.row.configuration} {r.row.family} / {r.row.feature} "
+                              f"[{r.row.aggregation_tag or '-'}]: got {r.value}, reference {r.row.value} "
+                              f"+/- {r.row.tolerance}")
+    passed = sum(r.passed for r in results)
+    print(f"IBSI1: {passed}/{len(results)} reference rows pass")
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        app()
+    except RadiomixError as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

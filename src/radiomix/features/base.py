@@ -1,0 +1,116 @@
+"""The contract between preprocessing, feature families and extraction.
+
+* Preprocessing produces one :class:`RoiData` per image type: arrays cropped to the ROI's bounding box (plus a margin),
+  the morphological and intensity masks, the discretised grey levels and the voxel spacing.
+* A family module exposes ``FAMILY = Family(name, ibsi, features, compute)``. ``compute(roi)`` returns
+  :class:`FeatureValue`-ready tuples ``(feature_name, aggregation_name_or_"", value)``; the family decides how its matrices
+  are built and aggregated, feature functions only ever see one matrix (or one array of intensities).
+* Each feature is a :class:`Feature` entry in the family's explicit ``FEATURES`` tuple, with IBSI id, unit and the
+  formula in the docstring of its function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+from radiomix.settings import AGGREGATIONS, Settings
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One feature: snake_case name, the function computing it, IBSI identifier and unit."""
+
+    name: str
+    func: Callable
+    ibsi: str = ""
+    unit: str = ""
+
+    @property
+    def formula(self) -> str:
+        doc = (self.func.__doc__ or "").strip()
+        return " ".join(doc.split())
+
+
+@dataclass(frozen=True)
+class FeatureValue:
+    image_type: str
+    family: str
+    feature: str
+    ibsi_feature: str
+    aggregation: str
+    value: float
+
+    @property
+    def ibsi_aggregation(self) -> str:
+        return AGGREGATIONS.get(self.aggregation, "")
+
+    @property
+    def column(self) -> str:
+        """Wide-table column name ``{image_type}_{family}_{feature}[_{aggregation}]``."""
+        base = f"{self.image_type}_{self.family}_{self.feature}"
+        return f"{base}_{self.aggregation.replace('.', '_')}" if self.aggregation else base
+
+
+@dataclass(frozen=True)
+class Family:
+    """A feature family: its name (as used in settings and columns), IBSI id, feature registry and compute()."""
+
+    name: str
+    ibsi: str
+    features: tuple[Feature, ...]
+    compute: Callable[[RoiData], Iterable[tuple[str, str, float]]]
+
+    def feature(self, name: str) -> Feature:
+        for f in self.features:
+            if f.name == name:
+                return f
+        raise KeyError(f"family {self.name} has no feature {name!r}")
+
+
+@dataclass(frozen=True, eq=False)
+class RoiData:
+    """Preprocessed data of one ROI on one image type, cropped to the ROI's bounding box plus ``margin`` voxels.
+
+    Arrays are (z, y, x). ``image`` holds the processed intensities of every voxel in the crop (inside and outside the
+    ROI; local intensity peaks use voxels outside the ROI). ``mask_morph`` is the morphological mask (after
+    interpolation, before re-segmentation); ``mask_int`` the intensity mask (after re-segmentation). ``levels`` are the
+    discretised grey levels 1..n_levels, valid where ``mask_int`` is true (0 elsewhere). ``ivh_values`` are the values
+    the IVH uses (discretised or not) inside ``mask_int``, with ``ivh_range`` the (min, max) the IVH spans and
+    ``ivh_step`` the spacing between possible values (1 for integer intensities, the bin width for FBS, 1 for FBN).
+    """
+
+    image: np.ndarray
+    mask_morph: np.ndarray
+    mask_int: np.ndarray
+    spacing: tuple[float, float, float]
+    levels: np.ndarray
+    n_levels: int
+    settings: Settings
+    image_type: str = "original"
+    ivh_values: np.ndarray | None = None
+    ivh_range: tuple[float, float] | None = None
+    ivh_step: float = 1.0
+    meta: dict = field(default_factory=dict)
+
+    @cached_property
+    def values(self) -> np.ndarray:
+        """Intensities inside the intensity mask (1D, float64)."""
+        return self.image[self.mask_int].astype(np.float64)
+
+    @cached_property
+    def level_values(self) -> np.ndarray:
+        """Discretised grey levels inside the intensity mask (1D)."""
+        return self.levels[self.mask_int]
+
+    @property
+    def is_2d(self) -> bool:
+        return self.settings.dimensions == "2d"
+
+
+def run_features(features: Iterable[Feature], arg, aggregation: str = "") -> list[tuple[str, str, float]]:
+    """Evaluate every feature on ``arg`` (a matrix object or an array); helper for family ``compute`` functions."""
+    return [(f.name, aggregation, float(f.func(arg))) for f in features]

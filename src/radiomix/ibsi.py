@@ -1,0 +1,143 @@
+"""IBSI 1 compliance: compute every reference row we can and compare it with the IBSI rule.
+
+Comparison rule (shared/reference/ibsi/README.md): round the computed value to 3 significant digits, then
+``|value - reference| <= tolerance``. Rows are matched to our outputs by (IBSI feature id, IBSI aggregation id);
+IVH sub-features and diagnostics, which share or lack ids, are matched by the compliance sheet's tag.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+from radiomix.data import digital_phantom
+from radiomix.extract import FeatureSet, extract
+from radiomix.io import read_image, read_mask
+from radiomix.reference import reference_dir
+from radiomix.settings import preset
+
+CONFIGS = ("dig", "A", "B", "C", "D", "E")
+PRESET_OF = {"dig": "ibsi_dig", **{c: f"ibsi_config_{c.lower()}" for c in "ABCDE"}}
+
+#: IVH rows share IBSI ids; match them by sheet tag to our feature names.
+IVH_SHEET_TAGS = {
+    "ivh_v10": "volume_at_intensity_fraction_10",
+    "ivh_v90": "volume_at_intensity_fraction_90",
+    "ivh_i10": "intensity_at_volume_fraction_10",
+    "ivh_i90": "intensity_at_volume_fraction_90",
+    "ivh_diff_v10_v90": "volume_fraction_difference_10_90",
+    "ivh_diff_i10_i90": "intensity_difference_10_90",
+    "ivh_auc": "area_under_ivh_curve",
+}
+
+
+@dataclass(frozen=True)
+class ReferenceRow:
+    configuration: str
+    family: str
+    feature: str
+    ibsi_tag: str
+    aggregation_tag: str
+    sheet_tag: str
+    value: float
+    tolerance: float
+    in_reference_manual: bool
+
+    @property
+    def id(self) -> str:
+        return f"{self.configuration}-{self.sheet_tag}"
+
+    @property
+    def is_diagnostic(self) -> bool:
+        return self.family.startswith("Diagnostics")
+
+
+def round_sig(x: float, digits: int = 3) -> float:
+    if x == 0 or not math.isfinite(x):
+        return x
+    return round(x, digits - 1 - int(math.floor(math.log10(abs(x)))))
+
+
+def matches(value: float, reference: float, tolerance: float) -> bool:
+    """IBSI rule: round to 3 significant digits, then |value - reference| <= tolerance (plus float round-off)."""
+    if value is None or not math.isfinite(value):
+        return False
+    return abs(round_sig(value) - reference) - tolerance <= 1e-9 * max(1.0, abs(reference))
+
+
+def _read_rows(path) -> list[ReferenceRow]:
+    out = []
+    with open(path, newline="", encoding="utf-8") as f:
+        for r in csv.DictReader(f):
+            if r["value"] in ("", None):
+                continue
+            out.append(ReferenceRow(r["configuration"], r["family"], r["feature"], r["ibsi_tag"], r["aggregation_tag"],
+                                    r["sheet_tag"], float(r["value"]), float(r["tolerance"] or 0),
+                                    r.get("in_reference_manual", "yes") == "yes"))
+    return out
+
+
+def reference_rows(configs=CONFIGS, reference: Path | None = None) -> list[ReferenceRow]:
+    """Reference rows for the configurations. The digital phantom rows ship with radiomix; A-E need the shared data."""
+    rows: list[ReferenceRow] = []
+    if "dig" in configs:
+        rows += _read_rows(resources.files("radiomix.data") / "ibsi_dig_reference.csv")
+    ct = [c for c in configs if c != "dig"]
+    if ct:
+        ref = reference or reference_dir(required=True)
+        rows += [r for r in _read_rows(Path(ref) / "ibsi" / "ibsi1" / "reference_values.csv")
+                 if r.configuration in ct]
+    return rows
+
+
+def load_case(config: str, reference: Path | None = None):
+    if config == "dig":
+        return digital_phantom()
+    ref = Path(reference or reference_dir(required=True)) / "ibsi" / "ibsi1" / "ct_phantom" / "nifti"
+    return read_image(ref / "image.nii.gz"), read_mask(ref / "mask.nii.gz")
+
+
+@lru_cache(maxsize=8)
+def compute_config(config: str, reference: str | None = None) -> FeatureSet:
+    """Extract every family with the configuration's preset (cached per process)."""
+    image, mask = load_case(config, Path(reference) if reference else None)
+    return extract(image, mask, preset(PRESET_OF[config]), diagnostics="full")
+
+
+def lookup(fs: FeatureSet, row: ReferenceRow) -> float | None:
+    """Our value for a reference row, or None when we do not compute it."""
+    if row.is_diagnostic:
+        return fs.diagnostics.get(row.sheet_tag)
+    if row.sheet_tag in IVH_SHEET_TAGS:
+        name = IVH_SHEET_TAGS[row.sheet_tag]
+        for v in fs.values:
+            if v.family == "ivh" and v.feature == name and v.image_type == "original":
+                return v.value
+        return None
+    for v in fs.values:
+        if v.image_type == "original" and v.ibsi_feature == row.ibsi_tag and v.ibsi_aggregation == row.aggregation_tag:
+            return v.value
+    return None
+
+
+@dataclass(frozen=True)
+class RowResult:
+    row: ReferenceRow
+    value: float | None
+
+    @property
+    def passed(self) -> bool:
+        return self.value is not None and matches(self.value, self.row.value, self.row.tolerance)
+
+
+def run(configs=CONFIGS, reference: Path | None = None) -> list[RowResult]:
+    rows = reference_rows(configs, reference)
+    results = []
+    for config in configs:
+        fs = compute_config(config, str(reference) if reference else None)
+        results += [RowResult(r, lookup(fs, r)) for r in rows if r.configuration == config]
+    return results

@@ -1,0 +1,115 @@
+"""NIfTI, NRRD and MetaImage through SimpleITK, plus numpy ``.npy`` arrays (which carry no geometry)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import SimpleITK as sitk
+
+from radiomix.errors import InputError
+from radiomix.image import Geometry, Image, Mask
+
+ITK_SUFFIXES = (".nii", ".nii.gz", ".nrrd", ".nhdr", ".mha", ".mhd")
+
+
+def _suffix(path: Path) -> str:
+    name = path.name.lower()
+    return ".nii.gz" if name.endswith(".nii.gz") else path.suffix.lower()
+
+
+def geometry_from_sitk(img: sitk.Image) -> Geometry:
+    if img.GetDimension() == 2:
+        sx, sy = img.GetSpacing()
+        ox, oy = img.GetOrigin()
+        d2 = np.asarray(img.GetDirection()).reshape(2, 2)
+        d = np.eye(3)
+        d[:2, :2] = d2
+        return Geometry((1, img.GetHeight(), img.GetWidth()), (1.0, sy, sx), (ox, oy, 0.0), d)
+    sx, sy, sz = img.GetSpacing()
+    nx, ny, nz = img.GetSize()
+    return Geometry((nz, ny, nx), (sz, sy, sx), img.GetOrigin(), np.asarray(img.GetDirection()).reshape(3, 3))
+
+
+def geometry_to_sitk(array: np.ndarray, geometry: Geometry) -> sitk.Image:
+    img = sitk.GetImageFromArray(array)
+    img.SetSpacing(tuple(float(s) for s in geometry.spacing_xyz))
+    img.SetOrigin(tuple(float(o) for o in geometry.origin))
+    img.SetDirection(tuple(float(v) for v in geometry.direction.ravel()))
+    return img
+
+
+def _read_sitk(path: Path, what: str) -> tuple[np.ndarray, Geometry]:
+    if not path.exists():
+        raise InputError(f"{path}: {what} file not found")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder; give an image file (for DICOM folders use radiomix.io.dicom)")
+    try:
+        img = sitk.ReadImage(str(path))
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()
+        detail = next((ln for ln in first if "ERROR" in ln or "error" in ln), first[-1] if first else "")
+        raise InputError(f"{path}: cannot read {what} file (corrupt or unsupported format): {detail.strip()}") from None
+    if img.GetDimension() not in (2, 3):
+        raise InputError(f"{path}: {what} has {img.GetDimension()} dimensions; radiomix reads 2D and 3D images")
+    if img.GetNumberOfComponentsPerPixel() != 1:
+        raise InputError(f"{path}: {what} has {img.GetNumberOfComponentsPerPixel()} components per voxel; "
+                         "radiomix needs a scalar image")
+    array = sitk.GetArrayFromImage(img)
+    if array.ndim == 2:
+        array = array[np.newaxis]
+    return array, geometry_from_sitk(img)
+
+
+def _read_npy(path: Path, spacing, what: str) -> tuple[np.ndarray, Geometry]:
+    if not path.exists():
+        raise InputError(f"{path}: {what} file not found")
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (ValueError, OSError) as exc:
+        raise InputError(f"{path}: cannot read {what} as a numpy array: {exc}") from None
+    if array.ndim == 2:
+        array = array[np.newaxis]
+    if array.ndim != 3:
+        raise InputError(f"{path}: {what} array has {array.ndim} dimensions; need 2D or 3D")
+    if spacing is None:
+        raise InputError(f"{path}: a .npy file carries no voxel spacing; pass spacing=(z, y, x) in mm")
+    return array, Geometry(array.shape, spacing)
+
+
+def _read(path, spacing, what):
+    path = Path(path)
+    suf = _suffix(path)
+    if suf == ".npy":
+        return path, *_read_npy(path, spacing, what)
+    if suf not in ITK_SUFFIXES:
+        raise InputError(f"{path}: unknown {what} format '{suf}' (readable: {', '.join(ITK_SUFFIXES)}, .npy)")
+    return path, *_read_sitk(path, what)
+
+
+def read_image(path, spacing=None) -> Image:
+    """Read an image file. ``spacing`` (z, y, x) mm is needed only for ``.npy`` arrays."""
+    path, array, geom = _read(path, spacing, "image")
+    if np.issubdtype(array.dtype, np.complexfloating):
+        raise InputError(f"{path}: complex-valued images are not supported")
+    return Image(array, geom, str(path))
+
+
+def read_mask(path, label: int | None = None, spacing=None) -> Mask:
+    """Read a label map and keep ``label`` (``None``: every non-zero voxel)."""
+    path, array, geom = _read(path, spacing, "mask")
+    return Mask.from_labels(array, geom, label, str(path))
+
+
+def write_image(image: Image, path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sitk.WriteImage(geometry_to_sitk(image.array, image.geometry), str(path), True)
+    return path
+
+
+def write_mask(mask: Mask, path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sitk.WriteImage(geometry_to_sitk(mask.array.astype(np.uint8), mask.geometry), str(path), True)
+    return path

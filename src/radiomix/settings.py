@@ -1,0 +1,290 @@
+"""Typed, frozen, validated extraction settings, one model per concern, with YAML load/dump and named presets.
+
+Every model forbids unknown keys, so a typo in a settings file is an error that names the key. A settings object is
+hashable; ``Settings.digest()`` is the stable hash that goes into the provenance of every result.
+
+Orders and units: spacings are given in (x, y, z) order in mm, as users and the IBSI manual write them; ``None`` in a
+spacing keeps the original spacing of that axis (IBSI configuration B resamples in-plane only).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from radiomix.errors import SettingsError
+
+SETTINGS_VERSION = 1
+
+#: IBSI texture aggregation methods: our name -> IBSI code.
+AGGREGATIONS: dict[str, str] = {
+    "2d_averaged": "BTW3",
+    "2d_slice_merged": "SUJT",
+    "2.5d_direction_merged": "JJUI",
+    "2.5d_merged": "ZW7Z",
+    "3d_averaged": "ITBB",
+    "3d_merged": "IAZD",
+    # single-matrix families (GLSZM, GLDZM, NGTDM, NGLDM)
+    "2d": "8QNN",
+    "2.5d": "62GR",
+    "3d": "KOBO",
+}
+AggregationName = Literal[
+    "2d_averaged", "2d_slice_merged", "2.5d_direction_merged", "2.5d_merged", "3d_averaged", "3d_merged",
+    "2d", "2.5d", "3d",
+]
+
+ALL_FAMILIES = (
+    "morphology", "local_intensity", "statistics", "intensity_histogram", "ivh",
+    "glcm", "glrlm", "glszm", "gldzm", "ngtdm", "ngldm",
+)
+FamilyName = Literal[
+    "morphology", "local_intensity", "statistics", "intensity_histogram", "ivh",
+    "glcm", "glrlm", "glszm", "gldzm", "ngtdm", "ngldm",
+]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Resampling(_Frozen):
+    """Resampling to a new voxel grid (IBSI 2.4). The grid is centre-aligned as IBSI defines it unless
+    ``grid_alignment='corner'`` (PyRadiomics' behaviour)."""
+
+    spacing_mm: tuple[float | None, float | None, float | None] = Field(
+        description="new spacing (x, y, z) in mm; None keeps that axis")
+    interpolator: Literal["nearest", "linear", "cubic"] = Field(description="image interpolation")
+    mask_interpolator: Literal["nearest", "linear"] = "linear"
+    mask_threshold: float = Field(0.5, gt=0.0, le=1.0, description="partial-volume threshold for the mask")
+    round_intensities: bool = Field(False, description="round interpolated intensities to the nearest integer")
+    grid_alignment: Literal["centre", "corner"] = "centre"
+
+    @field_validator("spacing_mm")
+    @classmethod
+    def _positive(cls, v):
+        if any(s is not None and not s > 0 for s in v):
+            raise ValueError(f"every spacing must be positive, got {v}")
+        return v
+
+
+class Resegmentation(_Frozen):
+    """Re-segmentation of the intensity mask (IBSI 2.5): by range, by outliers (mean +/- n SD), or both."""
+
+    range: tuple[float | None, float | None] | None = Field(None, description="[low, high] intensity range kept")
+    outlier_sd: float | None = Field(None, gt=0, description="keep mean +/- outlier_sd * SD (IBSI: 3)")
+
+    @field_validator("range")
+    @classmethod
+    def _ordered(cls, v):
+        if v is not None and v[0] is not None and v[1] is not None and v[0] > v[1]:
+            raise ValueError(f"range low {v[0]} is above high {v[1]}")
+        return v
+
+
+class Discretisation(_Frozen):
+    """Intensity discretisation (IBSI 2.7). Fixed bin number (FBN) or fixed bin size (FBS); ``none`` uses the
+    intensities as they are (they must be integers)."""
+
+    method: Literal["fixed_bin_number", "fixed_bin_size", "none"]
+    bin_number: int | None = Field(None, ge=1)
+    bin_width: float | None = Field(None, gt=0)
+    min_value: float | None = Field(
+        None, description="FBS lower edge; default: the lower re-segmentation bound, else the ROI minimum")
+
+    @model_validator(mode="after")
+    def _complete(self):
+        if self.method == "fixed_bin_number" and self.bin_number is None:
+            raise ValueError("fixed_bin_number needs bin_number")
+        if self.method == "fixed_bin_size" and self.bin_width is None:
+            raise ValueError("fixed_bin_size needs bin_width")
+        return self
+
+
+class Texture(_Frozen):
+    """Options of the texture families (IBSI 3.6-3.11)."""
+
+    aggregations: tuple[AggregationName, ...] = Field(
+        ("3d_averaged", "3d"), description="IBSI aggregation methods to compute")
+    glcm_distance: int = Field(1, ge=1, description="Chebyshev distance for the GLCM")
+    glcm_symmetric: bool = True
+    glrlm_directions: Literal["all"] = "all"
+    ngtdm_distance: int = Field(1, ge=1)
+    ngldm_distance: int = Field(1, ge=1)
+    ngldm_alpha: int = Field(0, ge=0, description="NGLDM coarseness parameter alpha")
+    zone_connectivity: Literal["full"] = "full"
+
+    @field_validator("aggregations")
+    @classmethod
+    def _nonempty(cls, v):
+        if not v:
+            raise ValueError("give at least one aggregation method")
+        return tuple(dict.fromkeys(v))
+
+
+class IVH(_Frozen):
+    """Intensity-volume histogram options (IBSI 3.5). ``discretisation=None`` uses the (integer) intensities."""
+
+    discretisation: Discretisation | None = None
+    use_resegmentation_range: bool = Field(
+        True, description="IBSI: the range of the IVH comes from re-segmentation (config E sets False)")
+
+
+class LocalIntensity(_Frozen):
+    radius_mm: float = Field(6.2035, gt=0, description="sphere radius for the 1 cm^3 peak (IBSI 3.2)")
+
+
+class Settings(_Frozen):
+    """Everything ``extract`` needs for one case."""
+
+    version: int = SETTINGS_VERSION
+    name: str = "custom"
+    dimensions: Literal["2d", "3d"] = Field(
+        "3d", description="2d: slice-wise processing (in-plane resampling, 2D texture); 3d: volume")
+    resampling: Resampling | None = None
+    resegmentation: Resegmentation | None = None
+    discretisation: Discretisation = Field(description="texture and intensity-histogram discretisation")
+    ivh: IVH = IVH()
+    texture: Texture = Texture()
+    local_intensity: LocalIntensity = LocalIntensity()
+    families: tuple[FamilyName, ...] = ALL_FAMILIES
+    round_input_intensities: bool = Field(
+        False, description="round the image to integers before processing (IBSI CT phantom from NIfTI)")
+
+    @field_validator("version")
+    @classmethod
+    def _version(cls, v):
+        if v != SETTINGS_VERSION:
+            raise ValueError(f"settings version {v} is not supported (this radiomix reads version {SETTINGS_VERSION})")
+        return v
+
+    # --- serialisation ---------------------------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        return self.model_dump(mode="json")
+
+    def to_yaml(self, path=None) -> str:
+        text = yaml.safe_dump(self.to_dict(), sort_keys=False)
+        if path is not None:
+            Path(path).write_text(text)
+        return text
+
+    def digest(self) -> str:
+        """Stable sha256 (first 16 hex digits) of the canonical JSON form; goes into provenance."""
+        blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":")).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+    def __hash__(self) -> int:
+        return hash(self.digest())
+
+    def replace(self, **changes) -> Settings:
+        """A copy with some top-level fields changed, validated again."""
+        return Settings.model_validate({**self.to_dict(), **{k: _plain(v) for k, v in changes.items()}})
+
+
+def _plain(v):
+    return v.model_dump(mode="json") if isinstance(v, BaseModel) else v
+
+
+def _format_validation_error(exc: ValidationError, source: str) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "<root>"
+        if err["type"] == "extra_forbidden":
+            lines.append(f"unknown key '{loc}'")
+        elif err["type"] == "missing":
+            lines.append(f"missing required key '{loc}'")
+        else:
+            lines.append(f"'{loc}': {err['msg']} (got {err.get('input')!r})")
+    return f"{source}: invalid settings: " + "; ".join(lines)
+
+
+def settings_from_dict(data: dict, source: str = "<settings>") -> Settings:
+    if not isinstance(data, dict):
+        raise SettingsError(f"{source}: settings must be a mapping of keys to values, got {type(data).__name__}")
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise SettingsError(_format_validation_error(exc, source)) from None
+
+
+def load_settings(path) -> Settings:
+    """Read settings from a YAML (or JSON) file; errors name the file and the key."""
+    path = Path(path)
+    if not path.exists():
+        raise SettingsError(f"{path}: settings file not found")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise SettingsError(f"{path}: not valid YAML: {exc}") from None
+    return settings_from_dict(data, str(path))
+
+
+# --- presets -----------------------------------------------------------------------------------------------------------
+_CT_TEXTURE_2D = Texture(aggregations=("2d_averaged", "2d_slice_merged", "2.5d_direction_merged", "2.5d_merged",
+                                       "2d", "2.5d"))
+_CT_TEXTURE_3D = Texture(aggregations=("3d_averaged", "3d_merged", "3d"))
+_IBSI_RESAMPLE = dict(mask_interpolator="linear", mask_threshold=0.5, round_intensities=True)
+
+
+def _presets() -> dict[str, Settings]:
+    return {
+        # IBSI digital phantom: no interpolation, no re-segmentation, intensities are already grey levels 1..6.
+        "ibsi_dig": Settings(
+            name="ibsi_dig",
+            discretisation=Discretisation(method="none"),
+            texture=Texture(aggregations=tuple(AGGREGATIONS)),
+        ),
+        "ibsi_config_a": Settings(
+            name="ibsi_config_a", dimensions="2d", round_input_intensities=True,
+            resegmentation=Resegmentation(range=(-500, 400)),
+            discretisation=Discretisation(method="fixed_bin_size", bin_width=25),
+            texture=_CT_TEXTURE_2D,
+        ),
+        "ibsi_config_b": Settings(
+            name="ibsi_config_b", dimensions="2d", round_input_intensities=True,
+            resampling=Resampling(spacing_mm=(2.0, 2.0, None), interpolator="linear", **_IBSI_RESAMPLE),
+            resegmentation=Resegmentation(range=(-500, 400)),
+            discretisation=Discretisation(method="fixed_bin_number", bin_number=32),
+            texture=_CT_TEXTURE_2D,
+        ),
+        "ibsi_config_c": Settings(
+            name="ibsi_config_c", round_input_intensities=True,
+            resampling=Resampling(spacing_mm=(2.0, 2.0, 2.0), interpolator="linear", **_IBSI_RESAMPLE),
+            resegmentation=Resegmentation(range=(-1000, 400)),
+            discretisation=Discretisation(method="fixed_bin_size", bin_width=25),
+            ivh=IVH(discretisation=Discretisation(method="fixed_bin_size", bin_width=2.5)),
+            texture=_CT_TEXTURE_3D,
+        ),
+        "ibsi_config_d": Settings(
+            name="ibsi_config_d", round_input_intensities=True,
+            resampling=Resampling(spacing_mm=(2.0, 2.0, 2.0), interpolator="linear", **_IBSI_RESAMPLE),
+            resegmentation=Resegmentation(outlier_sd=3.0),
+            discretisation=Discretisation(method="fixed_bin_number", bin_number=32),
+            texture=_CT_TEXTURE_3D,
+        ),
+        "ibsi_config_e": Settings(
+            name="ibsi_config_e", round_input_intensities=True,
+            resampling=Resampling(spacing_mm=(2.0, 2.0, 2.0), interpolator="cubic", **_IBSI_RESAMPLE),
+            resegmentation=Resegmentation(range=(-1000, 400), outlier_sd=3.0),
+            discretisation=Discretisation(method="fixed_bin_number", bin_number=32),
+            ivh=IVH(discretisation=Discretisation(method="fixed_bin_number", bin_number=1000),
+                    use_resegmentation_range=False),
+            texture=_CT_TEXTURE_3D,
+        ),
+    }
+
+
+PRESETS: dict[str, Settings] = _presets()
+
+
+def preset(name: str) -> Settings:
+    """A named preset (``ibsi_dig``, ``ibsi_config_a`` ... ``ibsi_config_e``)."""
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise SettingsError(f"unknown preset '{name}'; known presets: {', '.join(sorted(PRESETS))}") from None
