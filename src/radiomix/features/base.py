@@ -78,9 +78,8 @@ class RoiData:
     Arrays are (z, y, x). ``image`` holds the processed intensities of every voxel in the crop (inside and outside the
     ROI; local intensity peaks use voxels outside the ROI). ``mask_morph`` is the morphological mask (after
     interpolation, before re-segmentation); ``mask_int`` the intensity mask (after re-segmentation). ``levels`` are the
-    discretised grey levels 1..n_levels, valid where ``mask_int`` is true (0 elsewhere). ``ivh_values`` are the values
-    the IVH uses (discretised or not) inside ``mask_int``, with ``ivh_range`` the (min, max) the IVH spans and
-    ``ivh_step`` the spacing between possible values (1 for integer intensities, the bin width for FBS, 1 for FBN).
+    discretised grey levels 1..n_levels, valid where ``mask_int`` is true (0 elsewhere). Families read their
+    options from ``settings`` (the IVH family discretises for itself from ``values`` and ``settings.ivh``).
     """
 
     image: np.ndarray
@@ -91,9 +90,6 @@ class RoiData:
     n_levels: int
     settings: Settings
     image_type: str = "original"
-    ivh_values: np.ndarray | None = None
-    ivh_range: tuple[float, float] | None = None
-    ivh_step: float = 1.0
     meta: dict = field(default_factory=dict)
 
     @cached_property

@@ -67,5 +67,4 @@ def roi_data(prepared: PreparedCase, settings: Settings, image_array: np.ndarray
     return RoiData(
         image=img, mask_morph=prepared.mask_morph.array, mask_int=m_int, spacing=prepared.image.spacing,
         levels=levels, n_levels=n_levels, settings=settings, image_type=image_type,
-        ivh_values=img[m_int], ivh_range=(float(img[m_int].min()), float(img[m_int].max())), ivh_step=1.0,
     )
