@@ -44,7 +44,7 @@ class Geometry:
         d.setflags(write=False)
         object.__setattr__(self, "direction", d)
         if len(self.shape) != 3:
-            raise InputError(f"a voxel grid has 3 axes (z, y, x), got shape {self.shape}")
+            raise InputError(f"a voxel grid has 3 axes (z, y, x); images must be 2D or 3D, got shape {self.shape}")
         if any(s <= 0 or not np.isfinite(s) for s in self.spacing):
             raise InputError(f"spacing must be positive and finite, got {self.spacing} mm")
 

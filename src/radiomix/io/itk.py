@@ -39,11 +39,69 @@ def geometry_to_sitk(array: np.ndarray, geometry: Geometry) -> sitk.Image:
     return img
 
 
+def _nifti_expected_bytes(header: bytes) -> int | None:
+    """Bytes a NIfTI-1/2 file needs (voxel offset + data), from its header; None if the header is not NIfTI."""
+    import struct
+
+    for endian in "<>":
+        if struct.unpack(endian + "i", header[:4])[0] == 348 and len(header) >= 352:
+            dims = struct.unpack(endian + "8h", header[40:56])
+            bitpix = struct.unpack(endian + "h", header[72:74])[0]
+            offset = struct.unpack(endian + "f", header[108:112])[0]
+            n = int(np.prod([max(d, 1) for d in dims[1:dims[0] + 1]])) if 0 < dims[0] <= 7 else 0
+            return int(offset) + n * bitpix // 8
+        if struct.unpack(endian + "i", header[:4])[0] == 540 and len(header) >= 544:
+            dims = struct.unpack(endian + "8q", header[16:80])
+            bitpix = struct.unpack(endian + "h", header[14:16])[0]
+            offset = struct.unpack(endian + "q", header[168:176])[0]
+            n = int(np.prod([max(d, 1) for d in dims[1:dims[0] + 1]])) if 0 < dims[0] <= 7 else 0
+            return int(offset) + n * bitpix // 8
+    return None
+
+
+def check_nifti_complete(path: Path) -> None:
+    """ITK reads a truncated NIfTI without complaint (missing voxels become 0); refuse such files."""
+    import gzip
+    import zlib
+
+    suffix = _suffix(path)
+    if suffix == ".nii":
+        with open(path, "rb") as f:
+            expected = _nifti_expected_bytes(f.read(544))
+        actual = path.stat().st_size
+    elif suffix == ".nii.gz":
+        with gzip.open(path, "rb") as f:
+            try:
+                expected = _nifti_expected_bytes(f.read(544))
+            except (OSError, EOFError) as exc:
+                raise InputError(f"{path}: cannot read image file (corrupt gzip stream: {exc})") from None
+        with open(path, "rb") as f:
+            f.seek(-4, 2)
+            isize = int.from_bytes(f.read(4), "little")
+        if expected is None or isize == expected % 2**32:
+            return
+        # trailer disagrees: count the real decompressed length (slow path, only for suspicious files)
+        d, actual = zlib.decompressobj(16 + zlib.MAX_WBITS), 0
+        with open(path, "rb") as f:
+            while chunk := f.read(1 << 22):
+                actual += len(d.decompress(chunk))
+                while d.eof and d.unused_data:  # multi-member gzip
+                    rest = d.unused_data
+                    d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                    actual += len(d.decompress(rest))
+    else:
+        return
+    if expected is not None and actual < expected:
+        raise InputError(f"{path}: truncated NIfTI file: the header needs {expected} bytes of data, the file holds "
+                         f"{actual}")
+
+
 def _read_sitk(path: Path, what: str) -> tuple[np.ndarray, Geometry]:
     if not path.exists():
         raise InputError(f"{path}: {what} file not found")
     if path.is_dir():
         raise InputError(f"{path}: is a folder; give an image file (for DICOM folders use radiomix.io.dicom)")
+    check_nifti_complete(path)
     try:
         img = sitk.ReadImage(str(path))
     except RuntimeError as exc:
@@ -79,6 +137,8 @@ def _read_npy(path: Path, spacing, what: str) -> tuple[np.ndarray, Geometry]:
 
 def _read(path, spacing, what):
     path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder; give an image file (for DICOM folders use radiomix.io.dicom)")
     suf = _suffix(path)
     if suf == ".npy":
         return path, *_read_npy(path, spacing, what)
