@@ -12,7 +12,8 @@ from rich.table import Table
 
 from radiomix.errors import RadiomixError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="radiomix: IBSI-compliant radiomics.")
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="radiomix: IBSI-compliant radiomics.")
 console = Console()
 err_console = Console(stderr=True)
 
@@ -65,6 +66,35 @@ def extract(
     else:
         raise typer.BadParameter("--format must be wide or long")
     write_table(df, out)
+
+
+@app.command()
+def batch(
+    manifest: Path = typer.Argument(..., help="manifest .csv/.parquet with case_id, image, mask [, label, ...]"),
+    out: Path = typer.Option(..., help="output folder"),
+    preset: str | None = typer.Option(None, help="named settings preset"),
+    settings: Path | None = typer.Option(None, help="settings YAML file"),
+    jobs: int = typer.Option(1, min=1, help="worker processes"),
+    dask: str | None = typer.Option(None, help="'local' for a Dask LocalCluster, or a scheduler address tcp://h:p"),
+    resume: bool = typer.Option(False, help="skip cases whose shard exists with matching input and settings hashes"),
+    csv: bool = typer.Option(False, help="also write features.csv"),
+    memory_limit_mb: int | None = typer.Option(None, help="per-worker memory limit; a case over it fails alone"),
+):
+    """Extract features for a cohort. Exit code 0: all cases done; 1: some failed (see failures.parquet);
+    2: bad arguments or settings."""
+    from radiomix.batch import extract_batch
+
+    s = _settings(preset, settings)
+    res = extract_batch(manifest, s, out, jobs=jobs, dask=dask, resume=resume, csv=csv,
+                        memory_limit_mb=memory_limit_mb)
+    n = len(res.statuses)
+    skipped = sum(st.get("status") == "skipped" for st in res.statuses)
+    err_console.print(f"{n} cases: {n - res.n_failed_cases - skipped} extracted, {skipped} skipped (resume), "
+                      f"{res.n_failed_cases} failed; results in {res.out_dir}")
+    if len(res.failures):
+        for rec in res.failures.head(20).to_dict("records"):
+            err_console.print(f"  failed {rec['case_id']} [{rec['stage']}] {rec['error_type']}: {rec['message']}")
+    raise typer.Exit(res.exit_code)
 
 
 @app.command()

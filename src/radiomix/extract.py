@@ -25,6 +25,13 @@ class FeatureSet:
     values: list[FeatureValue]
     diagnostics: dict[str, float] = field(default_factory=dict)
     provenance: dict = field(default_factory=dict)
+    #: families that raised (only with ``on_family_error="record"``): "image_type/family" -> "ErrorType: message"
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def nan_reasons(self) -> dict[str, str]:
+        """Why each NaN value is NaN: a documented degenerate input (the feature is undefined for this ROI)."""
+        return {v.column: "undefined for this ROI (degenerate input, see the feature's documentation)"
+                for v in self.values if v.value != v.value}
 
     def to_long(self) -> pd.DataFrame:
         """One row per value: image_type, family, feature, ibsi_feature, aggregation, ibsi_aggregation, value."""
@@ -46,28 +53,46 @@ class FeatureSet:
         raise KeyError(f"no value for {image_type}/{family}/{feature}/{aggregation or '-'}")
 
 
-def compute_families(roi, families) -> list[FeatureValue]:
-    """Run the named families on one RoiData."""
+def compute_families(roi, families, errors: dict[str, str] | None = None) -> list[FeatureValue]:
+    """Run the named families on one RoiData. With an ``errors`` dict, a family that raises is recorded there
+    (its features are left out) and the other families still run; without it, the error propagates."""
     out = []
     for name in families:
         fam = FAMILIES[name]
         ibsi = {f.name: f.ibsi for f in fam.features}
-        for feat, agg, value in fam.compute(roi):
-            out.append(FeatureValue(roi.image_type, fam.name, feat, ibsi.get(feat, ""), agg, float(value)))
+        try:
+            rows = list(fam.compute(roi))
+        except Exception as exc:
+            if errors is None:
+                raise
+            errors[f"{roi.image_type}/{name}"] = f"{type(exc).__name__}: {exc}"
+            continue
+        out += [FeatureValue(roi.image_type, fam.name, feat, ibsi.get(feat, ""), agg, float(value))
+                for feat, agg, value in rows]
     return out
 
 
-def extract(image: Image, mask: Mask, settings: Settings, *, diagnostics: str = "roi") -> FeatureSet:
+def extract(image: Image, mask: Mask, settings: Settings, *, diagnostics: str = "roi",
+            on_family_error: str = "raise") -> FeatureSet:
     """Extract every feature family in ``settings.families`` from the ROI ``mask`` of ``image``.
 
     ``diagnostics="full"`` also measures the whole interpolated image (IBSI diagnostic rows); the default keeps work
-    and memory proportional to the ROI.
+    and memory proportional to the ROI. ``on_family_error="record"`` keeps going when one family raises and lists
+    the error in ``FeatureSet.errors`` (batch runs); ``"raise"`` propagates it. Errors of reading and preprocessing
+    always propagate, tagged with ``exc.stage``.
     """
+    if on_family_error not in ("raise", "record"):
+        raise ValueError("on_family_error must be 'raise' or 'record'")
     t0 = time.perf_counter()
-    prepared = prepare(image, mask, settings, diagnostics=diagnostics)
+    try:
+        prepared = prepare(image, mask, settings, diagnostics=diagnostics)
+        roi = roi_data(prepared, settings)
+    except Exception as exc:
+        exc.stage = "preprocess"
+        raise
     t1 = time.perf_counter()
-    roi = roi_data(prepared, settings)
-    values = compute_families(roi, settings.families)
+    errors: dict[str, str] = {}
+    values = compute_families(roi, settings.families, errors if on_family_error == "record" else None)
     t2 = time.perf_counter()
     provenance = {
         "radiomix_version": __version__,
@@ -79,4 +104,4 @@ def extract(image: Image, mask: Mask, settings: Settings, *, diagnostics: str = 
         "timings_s": {"preprocess": round(t1 - t0, 6), "features": round(t2 - t1, 6)},
         "roi_voxels": int(np.count_nonzero(prepared.mask_int.array)),
     }
-    return FeatureSet(values, dict(prepared.diagnostics), provenance)
+    return FeatureSet(values, dict(prepared.diagnostics), provenance, errors)

@@ -197,6 +197,14 @@ class Mask:
         return cls.from_labels(a, geom, label, source)
 
     @property
+    def shape(self) -> tuple[int, int, int]:
+        return self.geometry.shape
+
+    @property
+    def spacing(self) -> tuple[float, float, float]:
+        return self.geometry.spacing
+
+    @property
     def n_voxels(self) -> int:
         return int(np.count_nonzero(self.array))
 

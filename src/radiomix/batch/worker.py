@@ -1,0 +1,126 @@
+"""One case, run inside a worker process: read, extract, write its shard atomically. Never raises for bad input:
+every failure becomes a ledger entry with the stage it happened in."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import socket
+import time
+import traceback
+import warnings
+from pathlib import Path
+
+import pandas as pd
+
+from radiomix.batch.manifest import file_digest
+from radiomix.settings import Settings
+
+SHARD_VERSION = 1
+
+
+def shard_paths(shard_dir: Path, row_id: str) -> tuple[Path, Path]:
+    return shard_dir / f"{row_id}.parquet", shard_dir / f"{row_id}.json"
+
+
+def case_key(row: dict, settings: Settings) -> str:
+    """Hash of the case's input contents, its label/ROI selection and the settings."""
+    import hashlib
+
+    parts = [file_digest(row["image"]), file_digest(row["mask"]), str(row.get("label")), str(row.get("roi")),
+             settings.digest(), str(SHARD_VERSION)]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:24]
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _set_memory_limit(limit_mb: int | None):
+    """Cap this process's address space at its current size plus ``limit_mb``; returns the previous limit."""
+    if not limit_mb:
+        return None
+    old = resource.getrlimit(resource.RLIMIT_AS)
+    vm = 0
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmSize:"):
+                vm = int(line.split()[1]) * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (vm + int(limit_mb) * 2**20, old[1]))
+    return old
+
+
+def read_inputs(row: dict):
+    """Read a manifest row's image and mask (ITK files, .npy, or DICOM when the DICOM reader is available)."""
+    from radiomix.io import read_image, read_mask
+
+    label = row.get("label")
+    label = None if label is None or pd.isna(label) else int(label)
+    image = read_image(row["image"])
+    mask = read_mask(row["mask"], label=label)
+    return image, mask
+
+
+def run_case(row: dict, settings: Settings, shard_dir: str, resume: bool = False,
+             memory_limit_mb: int | None = None) -> dict:
+    """Process one manifest row; returns a small status dict (nothing large travels back)."""
+    from radiomix.extract import extract
+
+    shard_dir = Path(shard_dir)
+    data_path, meta_path = shard_paths(shard_dir, row["row_id"])
+    status = {"row_id": row["row_id"], "case_id": row["case_id"], "host": socket.gethostname(), "pid": os.getpid()}
+    t0 = time.perf_counter()
+    stage = "read"
+    try:
+        key = case_key(row, settings)
+    except OSError as exc:
+        return {**status, "status": "failed", "stage": "read", "error_type": type(exc).__name__,
+                "message": f"{exc.filename or row['image']}: {exc.strerror or exc}", "seconds": 0.0}
+    status["key"] = key
+    if resume and meta_path.exists() and data_path.exists():
+        try:
+            if json.loads(meta_path.read_text()).get("key") == key:
+                return {**status, "status": "skipped"}
+        except (OSError, ValueError):
+            pass
+    old_limit = None
+    caught: list[str] = []
+    try:
+        old_limit = _set_memory_limit(memory_limit_mb)
+        with warnings.catch_warnings(record=True) as wlist:
+            warnings.simplefilter("always")
+            image, mask = read_inputs(row)
+            stage = "extract"
+            fs = extract(image, mask, settings, on_family_error="record")
+            caught = sorted({f"{w.category.__name__}: {w.message}" for w in wlist})
+    except MemoryError:
+        return {**status, "status": "failed", "stage": stage, "error_type": "MemoryError",
+                "message": f"case exceeded the per-worker memory limit of {memory_limit_mb} MiB",
+                "seconds": time.perf_counter() - t0}
+    except Exception as exc:  # noqa: BLE001 - one bad case must never stop the batch
+        msg = str(exc) or type(exc).__name__
+        return {**status, "status": "failed", "stage": getattr(exc, "stage", stage), "error_type": type(exc).__name__,
+                "message": msg, "traceback": traceback.format_exc(limit=5), "seconds": time.perf_counter() - t0}
+    finally:
+        if old_limit is not None:
+            resource.setrlimit(resource.RLIMIT_AS, old_limit)
+    values = fs.to_dict()
+    frame = pd.DataFrame([values], columns=list(values), dtype="float64")
+    import io
+
+    buf = io.BytesIO()
+    frame.to_parquet(buf, index=False)
+    _atomic_write_bytes(data_path, buf.getvalue())
+    seconds = time.perf_counter() - t0
+    meta = {"key": key, "row_id": row["row_id"], "case_id": row["case_id"], "family_errors": fs.errors,
+            "nan_reasons": fs.nan_reasons(), "warnings": caught, "timings_s": fs.provenance.get("timings_s"),
+            "seconds": round(seconds, 4), "host": status["host"],
+            "inputs": {"image": row["image"], "mask": row["mask"]}}
+    _atomic_write_bytes(meta_path, json.dumps(meta, indent=1, default=str).encode())
+    return {**status, "status": "done", "seconds": seconds, "family_errors": fs.errors}
