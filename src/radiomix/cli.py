@@ -152,7 +152,7 @@ def main() -> None:
     try:
         app()
     except RadiomixError as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
+        print(f"error: {exc}", file=sys.stderr)  # one plain line, greppable in batch logs
         sys.exit(2)
 
 

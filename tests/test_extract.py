@@ -1,0 +1,106 @@
+"""End-to-end properties of extract(): translation invariance, voxels outside the mask, voxel-size scaling, output
+shapes, and clear errors for bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from radiomix.errors import EmptyMaskError, GeometryError, InputError
+from radiomix.extract import LONG_COLUMNS, extract
+from radiomix.image import Geometry, Image, Mask
+from radiomix.settings import ALL_FAMILIES, Discretisation, Settings, Texture
+
+# local intensity peaks use voxels outside the ROI by definition (IBSI 3.2), so they are left out of that property
+INSIDE_ONLY = tuple(f for f in ALL_FAMILIES if f != "local_intensity")
+SETTINGS = Settings(discretisation=Discretisation(method="fixed_bin_number", bin_number=8),
+                    texture=Texture(aggregations=("3d_averaged", "3d_merged", "3d", "2d_averaged", "2d")),
+                    families=INSIDE_ONLY)
+
+
+def _case(seed, shape=(6, 9, 9)):
+    rng = np.random.default_rng(seed)
+    arr = rng.integers(0, 60, size=shape).astype(float)
+    m = np.zeros(shape, bool)
+    m[1:-1, 2:-2, 1:-2] = rng.random((shape[0] - 2, shape[1] - 4, shape[2] - 3)) > 0.25
+    m[shape[0] // 2, shape[1] // 2, shape[2] // 2] = True
+    return arr, m
+
+
+def _values(arr, m, spacing=(2.0, 1.0, 1.0), settings=SETTINGS):
+    g = Geometry(arr.shape, spacing)
+    return extract(Image(arr, g), Mask(m, g), settings).to_dict()
+
+
+def _assert_same(a, b, rtol=1e-9):
+    assert a.keys() == b.keys()
+    for k in a:
+        if np.isnan(a[k]):
+            assert np.isnan(b[k]), k
+        else:
+            assert b[k] == pytest.approx(a[k], rel=rtol, abs=1e-9), k
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), shift=st.tuples(st.integers(0, 3), st.integers(0, 4), st.integers(0, 4)))
+def test_translation_invariance(seed, shift):
+    arr, m = _case(seed)
+    big_a = np.full(tuple(s + 5 for s in arr.shape), 7.0)
+    big_m = np.zeros(big_a.shape, bool)
+    sl = tuple(slice(o, o + s) for o, s in zip(shift, arr.shape))
+    big_a[sl], big_m[sl] = arr, m
+    _assert_same(_values(arr, m), _values(big_a, big_m))
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000))
+def test_voxels_outside_the_mask_do_not_matter(seed):
+    arr, m = _case(seed)
+    other = arr.copy()
+    other[~m] = np.random.default_rng(seed + 1).integers(-500, 500, size=int((~m).sum()))
+    _assert_same(_values(arr, m), _values(other, m))
+
+
+@settings(max_examples=6, deadline=None)
+@given(factor=st.sampled_from([0.5, 2.0, 3.0]))
+def test_volume_scales_with_voxel_size(factor):
+    arr, m = _case(3)
+    s = Settings(discretisation=Discretisation(method="fixed_bin_number", bin_number=8), families=("morphology",))
+    a = _values(arr, m, (2.0, 1.0, 1.0), s)
+    b = _values(arr, m, (2.0 * factor, factor, factor), s)
+    for name in ("original_morphology_volume_mesh", "original_morphology_volume_voxel_counting"):
+        assert b[name] == pytest.approx(a[name] * factor**3, rel=1e-6)  # float32 mesh vertices
+    assert b["original_morphology_surface_area_mesh"] == pytest.approx(
+        a["original_morphology_surface_area_mesh"] * factor**2, rel=1e-6)
+
+
+def test_long_and_wide_tables():
+    arr, m = _case(1)
+    g = Geometry(arr.shape, (2.0, 1.0, 1.0))
+    fs = extract(Image(arr, g), Mask(m, g), SETTINGS)
+    long = fs.to_long()
+    assert list(long.columns) == LONG_COLUMNS
+    assert set(long["family"]) == set(INSIDE_ONLY)
+    glcm = long[long.family == "glcm"]
+    assert set(glcm["ibsi_aggregation"]) == {"ITBB", "IAZD", "BTW3"}
+    assert (long.loc[long.family == "statistics", "ibsi_aggregation"] == "").all()
+    assert long["ibsi_feature"].str.len().gt(0).all()
+    wide = fs.to_wide()
+    assert len(wide) == len(long) and wide.index.is_unique
+    assert "original_glcm_joint_entropy_3d_averaged" in wide.index
+
+
+def test_bad_inputs_have_clear_errors():
+    arr, m = _case(2)
+    g = Geometry(arr.shape, (2.0, 1.0, 1.0))
+    nan = arr.copy()
+    nan[2, 3, 3] = np.nan
+    with pytest.raises(InputError, match="NaN"):
+        extract(Image(nan, g, "scan.nii"), Mask(m, g), SETTINGS)
+    with pytest.raises(GeometryError, match="size differs"):
+        extract(Image(arr, g), Mask(m[:, :, 1:], Geometry(m[:, :, 1:].shape, (2.0, 1.0, 1.0))), SETTINGS)
+    s = SETTINGS.replace(resegmentation={"range": [1000, 2000]})
+    with pytest.raises(EmptyMaskError, match="re-segmentation"):
+        extract(Image(arr, g), Mask(m, g, "roi.nii"), s)
