@@ -37,3 +37,11 @@ def test_digital_phantom(row):
 def test_ct_phantom(row):
     require_reference()
     _check(row)
+
+
+def test_comparison_rule():
+    assert ibsi.matches(2.1486, 2.15, 0)  # rounds to 2.15
+    assert not ibsi.matches(2.1449, 2.15, 0)
+    assert ibsi.matches(3065, 3065, 0) and ibsi.matches(125256, 125256, 0)  # exact values with > 3 digits
+    assert ibsi.matches(560, 556, 4) and not ibsi.matches(561, 556, 4)
+    assert not ibsi.matches(float("nan"), 1.0, 1.0) and not ibsi.matches(None, 1.0, 1.0)

@@ -63,10 +63,16 @@ def round_sig(x: float, digits: int = 3) -> float:
 
 
 def matches(value: float, reference: float, tolerance: float) -> bool:
-    """IBSI rule: round to 3 significant digits, then |value - reference| <= tolerance (plus float round-off)."""
+    """IBSI rule: round to 3 significant digits, then |value - reference| <= tolerance (plus float round-off).
+
+    Reference values given with more than 3 significant digits (image sizes, voxel counts such as 125256, maximum
+    intensity 3065) are compared unrounded as well, so an exact value always matches.
+    """
     if value is None or not math.isfinite(value):
         return False
-    return abs(round_sig(value) - reference) - tolerance <= 1e-9 * max(1.0, abs(reference))
+    slack = 1e-9 * max(1.0, abs(reference))
+    return (abs(value - reference) - tolerance <= slack
+            or abs(round_sig(value) - reference) - tolerance <= slack)
 
 
 def _read_rows(path) -> list[ReferenceRow]:
