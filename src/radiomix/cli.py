@@ -14,6 +14,9 @@ from radiomix.errors import RadiomixError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="radiomix: IBSI-compliant radiomics.")
+from radiomix.cli_dicom import app as dicom_app  # noqa: E402
+
+app.add_typer(dicom_app, name="dicom")
 console = Console()
 err_console = Console(stderr=True)
 
@@ -43,9 +46,10 @@ def write_table(df, out: Path | None) -> None:
 
 @app.command()
 def extract(
-    image: Path = typer.Argument(..., help="image file (NIfTI, NRRD, MHA)"),
-    mask: Path = typer.Argument(..., help="mask / label map file"),
+    image: Path = typer.Argument(..., help="image file (NIfTI, NRRD, MHA) or DICOM series folder"),
+    mask: Path = typer.Argument(..., help="mask / label map file, or DICOM RTSTRUCT / SEG file"),
     label: int | None = typer.Option(None, help="label of the ROI (default: every non-zero voxel)"),
+    roi: str | None = typer.Option(None, help="RTSTRUCT ROI name or SEG segment label (DICOM masks)"),
     preset: str | None = typer.Option(None, help="named settings preset, e.g. ibsi_config_c"),
     settings: Path | None = typer.Option(None, help="settings YAML file"),
     format: str = typer.Option("wide", help="wide (one row) or long (one row per value)"),
@@ -58,7 +62,8 @@ def extract(
     from radiomix.io import read_image, read_mask
 
     s = _settings(preset, settings)
-    fs = run_extract(read_image(image), read_mask(mask, label=label), s)
+    img = read_image(image)
+    fs = run_extract(img, read_mask(mask, label=label, image=img, roi=roi), s)
     if format == "wide":
         df = pd.DataFrame([fs.to_wide()])
     elif format == "long":

@@ -62,8 +62,10 @@ def read_inputs(row: dict):
 
     label = row.get("label")
     label = None if label is None or pd.isna(label) else int(label)
+    roi = row.get("roi")
+    roi = None if roi is None or (isinstance(roi, float) and pd.isna(roi)) else str(roi)
     image = read_image(row["image"])
-    mask = read_mask(row["mask"], label=label)
+    mask = read_mask(row["mask"], label=label, image=image, roi=roi)
     return image, mask
 
 

@@ -1,5 +1,72 @@
-"""Readers and writers. ``read_image``/``read_mask`` dispatch on the path: ITK formats (NIfTI, NRRD, MHA) or .npy."""
+"""Readers and writers. ``read_image``/``read_mask`` dispatch on the path: ITK formats (NIfTI, NRRD, MHA), ``.npy``,
+a DICOM series (a folder or ``.dcm`` files) and DICOM RTSTRUCT / SEG masks (rasterised on the image's grid)."""
 
-from radiomix.io.itk import read_image, read_mask, write_image, write_mask
+from __future__ import annotations
 
-__all__ = ["read_image", "read_mask", "write_image", "write_mask"]
+from pathlib import Path
+
+from radiomix.errors import InputError
+from radiomix.image import Geometry, Image, Mask
+from radiomix.io import itk
+from radiomix.io.dicom import list_dicom, read_dicom_series
+from radiomix.io.itk import write_image, write_mask
+from radiomix.io.lesions import aggregate_lesions, split_lesions
+from radiomix.io.rtdose import read_rtdose
+from radiomix.io.rtstruct import list_rois, read_rtstruct
+from radiomix.io.seg import list_segments, read_seg, read_seg_segments
+
+
+def _is_dicom_file(path: Path) -> bool:
+    if path.suffix.lower() in (".dcm", ".dicom", ".ima"):
+        return True
+    if path.is_file() and not any(path.name.lower().endswith(s) for s in (*itk.ITK_SUFFIXES, ".npy")):
+        with open(path, "rb") as f:
+            return f.read(132)[128:132] == b"DICM"
+    return False
+
+
+def read_image(path, spacing=None, *, series_uid: str | None = None, suv: str | None = "bw") -> Image:
+    """Read an image: an ITK file, a ``.npy`` array (needs ``spacing`` (z, y, x) mm), or a DICOM series (a folder, or a
+    ``.dcm`` file of the series; ``series_uid`` picks one when the folder holds several; PET becomes SUV)."""
+    p = Path(path)
+    if p.is_dir() or _is_dicom_file(p):
+        if not p.exists():
+            raise InputError(f"{p}: image file not found")
+        return read_dicom_series(p.parent if p.is_file() else p, series_uid, suv=suv)
+    return itk.read_image(p, spacing)
+
+
+def read_mask(path, label: int | None = None, spacing=None, *, image: Image | Geometry | None = None,
+              roi: str | int | None = None) -> Mask:
+    """Read a mask: a label map file (``label`` selects one label), or a DICOM RTSTRUCT / SEG file rasterised on
+    ``image``'s grid (``roi``: the RTSTRUCT ROI name or number, or the SEG segment label or number; ``label`` is
+    accepted as the segment number too)."""
+    p = Path(path)
+    if _is_dicom_file(p):
+        import pydicom
+
+        if not p.exists():
+            raise InputError(f"{p}: mask file not found")
+        try:
+            modality = pydicom.dcmread(p, stop_before_pixels=True, specific_tags=["Modality"]).get("Modality", "")
+        except Exception as exc:  # noqa: BLE001 - any parse failure is a corrupt file
+            raise InputError(f"{p}: cannot read DICOM mask file: {exc}") from None
+        which = roi if roi is not None else label
+        if modality == "RTSTRUCT":
+            if image is None:
+                raise InputError(f"{p}: an RTSTRUCT needs the image it was drawn on (image=...)")
+            if which is None:
+                names = [r.name for r in list_rois(p)]
+                if len(names) != 1:
+                    raise InputError(f"{p}: RTSTRUCT holds ROIs {names}; choose one with roi=NAME")
+                which = names[0]
+            return read_rtstruct(p, image, which)
+        if modality == "SEG":
+            return read_seg(p, image, which)
+        raise InputError(f"{p}: DICOM modality {modality!r} is not a mask (expected RTSTRUCT or SEG)")
+    return itk.read_mask(p, label, spacing)
+
+
+__all__ = ["aggregate_lesions", "list_dicom", "list_rois", "list_segments", "read_dicom_series", "read_image",
+           "read_mask", "read_rtdose", "read_rtstruct", "read_seg", "read_seg_segments", "split_lesions",
+           "write_image", "write_mask"]
