@@ -52,7 +52,7 @@ def test_missing_corrupt_and_unknown_files(tmp_path):
     (tmp_path / "x.png").write_bytes(b"")
     with pytest.raises(InputError, match="unknown image format"):
         read_image(tmp_path / "x.png")
-    with pytest.raises(InputError, match="is a folder"):
+    with pytest.raises(InputError, match="no image series found"):  # a folder is read as a DICOM series
         read_image(tmp_path)
 
 
