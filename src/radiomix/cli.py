@@ -123,8 +123,9 @@ def ibsi(
                                                      "../shared/reference)"),
     config: str = typer.Option("dig,a,b,c,d,e", help="comma-separated configurations"),
     failures: bool = typer.Option(False, help="list every failing row"),
+    chapter2: bool = typer.Option(True, help="also IBSI 2 phase 2 (filtered CT phantom statistics)"),
 ):
-    """Compute every IBSI 1 reference row and print passes and failures per configuration and family."""
+    """Compute every IBSI 1 (and IBSI 2 phase 2) reference row and print passes and failures per configuration and family."""
     from collections import defaultdict
 
     from radiomix import ibsi as ib
@@ -149,7 +150,21 @@ def ibsi(
                               f"[{r.row.aggregation_tag or '-'}]: got {r.value}, reference {r.row.value} "
                               f"+/- {r.row.tolerance}")
     passed = sum(r.passed for r in results)
+    if chapter2 and configs != ("dig",):
+        p2 = ib.run_phase2(reference)
+        t2 = Table("filter", "config", "pass", "rows", title="IBSI 2 phase 2 reference rows (filtered CT phantom)")
+        by: dict = defaultdict(lambda: [0, 0])
+        for row, value, ok in p2:
+            by[(row.filter_number, row.configuration)][0] += ok
+            by[(row.filter_number, row.configuration)][1] += 1
+            if failures and not ok:
+                console.print(f"FAIL IBSI2 {row.id}: got {value}, reference {row.value} +/- {row.tolerance}")
+        for (n, c), (p, k) in sorted(by.items()):
+            t2.add_row(str(n), c, str(p), str(k), style=None if p == k else "red")
+        console.print(t2)
     print(f"IBSI1: {passed}/{len(results)} reference rows pass")
+    if chapter2 and configs != ("dig",):
+        print(f"IBSI2: {sum(ok for _, _, ok in p2)}/{len(p2)} reference rows pass")
 
 
 def main() -> None:

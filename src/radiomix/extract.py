@@ -72,6 +72,47 @@ def compute_families(roi, families, errors: dict[str, str] | None = None) -> lis
     return out
 
 
+def _grid_spacing(image: Image, settings: Settings) -> tuple[float, float, float]:
+    """Spacing (z, y, x) of the grid features are computed on (after resampling)."""
+    if settings.resampling is None:
+        return image.spacing
+    new = settings.resampling.spacing_mm[::-1]
+    return tuple(float(n) if n is not None else float(o) for n, o in zip(new, image.spacing))  # type: ignore
+
+
+def filter_margin_mm(image: Image, settings: Settings) -> float:
+    """The crop margin (mm) the configured filters need around the ROI."""
+    if not settings.filters:
+        return 0.0
+    from radiomix.filters.spec import filter_margin
+
+    sp = _grid_spacing(image, settings)
+    return max(max(m * s for m, s in zip(filter_margin(f, sp, settings.dimensions), sp)) for f in settings.filters)
+
+
+def filtered_features(prepared, settings: Settings, errors: dict[str, str] | None = None) -> list[FeatureValue]:
+    """Features of every filter response (IBSI 2): filters run on the cropped, resampled image; the masks stay those
+    of the original image (re-segmentation on unfiltered intensities). One response is held in memory at a time."""
+    from radiomix.filters.spec import apply_filter
+
+    out: list[FeatureValue] = []
+    for spec in settings.filters:
+        try:
+            responses = apply_filter(prepared.image.array, prepared.image.spacing, spec, settings.dimensions)
+        except Exception as exc:
+            if errors is None:
+                exc.stage = "filter"
+                raise
+            errors[f"{spec.kind}/filter"] = f"{type(exc).__name__}: {exc}"
+            continue
+        for name in list(responses):
+            resp = responses.pop(name)
+            out += compute_families(roi_data(prepared, settings, image_array=resp, image_type=name),
+                                    settings.filter_families, errors)
+            del resp
+    return out
+
+
 def extract(image: Image, mask: Mask, settings: Settings, *, diagnostics: str = "roi",
             on_family_error: str = "raise") -> FeatureSet:
     """Extract every feature family in ``settings.families`` from the ROI ``mask`` of ``image``.
@@ -85,7 +126,7 @@ def extract(image: Image, mask: Mask, settings: Settings, *, diagnostics: str = 
         raise ValueError("on_family_error must be 'raise' or 'record'")
     t0 = time.perf_counter()
     try:
-        prepared = prepare(image, mask, settings, diagnostics=diagnostics)
+        prepared = prepare(image, mask, settings, diagnostics=diagnostics, margin_mm=filter_margin_mm(image, settings))
         roi = roi_data(prepared, settings)
     except Exception as exc:
         exc.stage = "preprocess"
@@ -93,6 +134,7 @@ def extract(image: Image, mask: Mask, settings: Settings, *, diagnostics: str = 
     t1 = time.perf_counter()
     errors: dict[str, str] = {}
     values = compute_families(roi, settings.families, errors if on_family_error == "record" else None)
+    values += filtered_features(prepared, settings, errors if on_family_error == "record" else None)
     t2 = time.perf_counter()
     provenance = {
         "radiomix_version": __version__,

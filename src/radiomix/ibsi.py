@@ -147,3 +147,54 @@ def run(configs=CONFIGS, reference: Path | None = None) -> list[RowResult]:
         fs = compute_config(config, str(reference) if reference else None)
         results += [RowResult(r, lookup(fs, r)) for r in rows if r.configuration == config]
     return results
+
+
+# --- IBSI 2 phase 2: statistics of filtered CT phantom images ----------------------------------------------------------
+@dataclass(frozen=True)
+class Phase2Row:
+    filter_id: str  # e.g. "3.A"
+    filter_number: int
+    configuration: str  # "A" or "B"
+    feature_tag: str
+    ibsi_tag: str
+    value: float
+    tolerance: float
+
+    @property
+    def id(self) -> str:
+        return f"{self.filter_id}-{self.feature_tag}"
+
+    @property
+    def preset(self) -> str:
+        return f"ibsi2_{self.filter_number}_{self.configuration.lower()}"
+
+
+def phase2_rows(reference: Path | None = None) -> list[Phase2Row]:
+    ref = Path(reference or reference_dir(required=True)) / "ibsi" / "ibsi2" / "phase2" / "reference_values.csv"
+    with open(ref, newline="", encoding="utf-8") as f:
+        return [Phase2Row(r["filter_id"], int(r["filter_number"]), r["configuration"], r["feature_tag"], r["ibsi_tag"],
+                          float(r["value"]), float(r["tolerance"])) for r in csv.DictReader(f) if r["value"]]
+
+
+@lru_cache(maxsize=32)
+def compute_phase2(preset_name: str, reference: str | None = None) -> FeatureSet:
+    image, mask = load_case("A", Path(reference) if reference else None)
+    return extract(image, mask, preset(preset_name))
+
+
+def lookup_phase2(fs: FeatureSet, row: Phase2Row) -> float | None:
+    """The statistics feature of the filtered image (the unfiltered one for filter 1)."""
+    filtered = {v.image_type for v in fs.values} - {"original"}
+    image_type = next(iter(filtered)) if filtered else "original"
+    for v in fs.values:
+        if v.image_type == image_type and v.family == "statistics" and v.ibsi_feature == row.ibsi_tag:
+            return v.value
+    return None
+
+
+def run_phase2(reference: Path | None = None) -> list[tuple[Phase2Row, float | None, bool]]:
+    out = []
+    for row in phase2_rows(reference):
+        value = lookup_phase2(compute_phase2(row.preset, str(reference) if reference else None), row)
+        out.append((row, value, value is not None and matches(value, row.value, row.tolerance)))
+    return out

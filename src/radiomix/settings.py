@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from radiomix.errors import SettingsError
+from radiomix.filters.spec import FilterSpec
 
 SETTINGS_VERSION = 1
 
@@ -155,6 +156,16 @@ class Settings(_Frozen):
     families: tuple[FamilyName, ...] = ALL_FAMILIES
     round_input_intensities: bool = Field(
         False, description="round the image to integers before processing (IBSI CT phantom from NIfTI)")
+    filters: tuple[FilterSpec, ...] = Field((), description="convolutional filters; each adds response-map image types")
+    filter_families: tuple[FamilyName, ...] = Field(
+        ("statistics",), description="families computed on response maps (IBSI 2: intensity-based families)")
+
+    @field_validator("filter_families")
+    @classmethod
+    def _no_morphology_on_filters(cls, v):
+        if "morphology" in v:
+            raise ValueError("morphology does not depend on intensities; it is computed on the original image only")
+        return v
 
     @field_validator("version")
     @classmethod
@@ -279,11 +290,49 @@ def _presets() -> dict[str, Settings]:
     }
 
 
-PRESETS: dict[str, Settings] = _presets()
+_PI = 3.141592653589793
+#: IBSI 2 phase 2 filters by number: (configuration A 2D spec, configuration B 3D spec); all mirror boundaries
+_IBSI2_FILTERS = {
+    1: (None, None),
+    2: (dict(kind="mean", support=5), dict(kind="mean", support=5)),
+    3: (dict(kind="log", sigma_mm=1.5, truncate=4.0), dict(kind="log", sigma_mm=1.5, truncate=4.0)),
+    4: (dict(kind="laws", kernel="L5E5", rotation_invariant=True, pooling="max", energy_delta=7),
+        dict(kind="laws", kernel="L5E5E5", rotation_invariant=True, pooling="max", energy_delta=7)),
+    5: (dict(kind="gabor", sigma_mm=5.0, lambda_mm=2.0, gamma=1.5, theta_step=_PI / 8, pooling="mean"),
+        dict(kind="gabor", sigma_mm=5.0, lambda_mm=2.0, gamma=1.5, theta_step=_PI / 8, pooling="mean")),
+    6: (dict(kind="wavelet", wavelet="db3", subband="LH", level=1, rotation_invariant=True),
+        dict(kind="wavelet", wavelet="db3", subband="LLH", level=1, rotation_invariant=True)),
+    7: (dict(kind="wavelet", wavelet="db3", subband="HH", level=2, rotation_invariant=True),
+        dict(kind="wavelet", wavelet="db3", subband="HHH", level=2, rotation_invariant=True)),
+    8: (dict(kind="simoncelli", level=1), dict(kind="simoncelli", level=1)),
+    9: (dict(kind="simoncelli", level=2), dict(kind="simoncelli", level=2)),
+}
+
+
+def _ibsi2_presets() -> dict[str, Settings]:
+    """``ibsi2_<filter number>_<a|b>``: IBSI 2 phase 2 on the CT phantom (A: 2D, no interpolation; B: 3D, 1 mm
+    tricubic); re-segmentation [-1000, 400] HU on the unfiltered image; statistics of the response map."""
+    out = {}
+    for n, (spec_a, spec_b) in _IBSI2_FILTERS.items():
+        for cfg, spec in (("a", spec_a), ("b", spec_b)):
+            out[f"ibsi2_{n}_{cfg}"] = Settings(
+                name=f"ibsi2_{n}_{cfg}", dimensions="2d" if cfg == "a" else "3d", round_input_intensities=True,
+                resampling=None if cfg == "a" else Resampling(spacing_mm=(1.0, 1.0, 1.0), interpolator="cubic",
+                                                              **_IBSI_RESAMPLE),
+                resegmentation=Resegmentation(range=(-1000, 400)),
+                discretisation=Discretisation(method="fixed_bin_number", bin_number=32),
+                families=("statistics",),
+                filters=() if spec is None else (FilterSpec(boundary="mirror", **spec),),
+                filter_families=("statistics",),
+            )
+    return out
+
+
+PRESETS: dict[str, Settings] = {**_presets(), **_ibsi2_presets()}
 
 
 def preset(name: str) -> Settings:
-    """A named preset (``ibsi_dig``, ``ibsi_config_a`` ... ``ibsi_config_e``)."""
+    """A named preset (``ibsi_dig``, ``ibsi_config_a`` ... ``ibsi_config_e``, ``ibsi2_<1..9>_<a|b>``)."""
     try:
         return PRESETS[name]
     except KeyError:

@@ -1,0 +1,94 @@
+"""Convolutional filters (IBSI 2) and simple image types.
+
+``FILTERS`` maps a filter kind to ``function(array, spacing, spec, dimensions) -> {image_type_name: response}``:
+``array`` is float64 (z, y, x), ``spacing`` (z, y, x) in mm, ``spec`` a :class:`FilterSpec`, ``dimensions`` the case's
+default ('2d' slice-wise or '3d') used when the spec leaves it open. Use :func:`apply_filters` for a list of specs and
+:func:`filter_margin` for the crop margin a filter needs around the ROI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from radiomix.filters import gabor, laws, log, mean, riesz, simoncelli, simple, wavelet
+from radiomix.filters.spec import FilterSpec, apply_filter, apply_filters, filter_margin
+
+Response = dict[str, np.ndarray]
+
+
+def _mean(a, sp, s: FilterSpec, d) -> Response:
+    dim = s.resolved_dimensions(d)
+    return {s.name(d): mean.mean_filter(a, s.support, s.boundary, dim)}
+
+
+def _log(a, sp, s, d) -> Response:
+    return {s.name(d): log.log_filter(a, sp, s.sigma_mm, s.boundary, s.resolved_dimensions(d), s.truncate or 4.0)}
+
+
+def _laws(a, sp, s, d) -> Response:
+    return {s.name(d): laws.laws_filter(a, s.kernel, s.boundary, s.resolved_dimensions(d),
+                                        bool(s.rotation_invariant), s.pooling or "max", s.energy_delta)}
+
+
+def _gabor(a, sp, s, d) -> Response:
+    return {s.name(d): gabor.gabor_filter(a, sp, s.sigma_mm, s.lambda_mm, s.gamma, s.theta or 0.0, s.boundary,
+                                          s.resolved_dimensions(d), s.theta_step, s.pooling or "mean",
+                                          s.truncate or 4.0)}
+
+
+def _wavelet(a, sp, s, d) -> Response:
+    return {s.name(d): wavelet.wavelet_filter(a, s.wavelet, s.subband, s.level or 1, s.boundary,
+                                              s.resolved_dimensions(d), bool(s.rotation_invariant),
+                                              s.pooling or "mean")}
+
+
+def _simoncelli(a, sp, s, d) -> Response:
+    return {s.name(d): simoncelli.simoncelli_filter(a, s.level or 1, s.boundary, s.resolved_dimensions(d))}
+
+
+def _riesz_log(a, sp, s, d) -> Response:
+    dim = s.resolved_dimensions(d)
+    base = log.log_filter(a, sp, s.sigma_mm, s.boundary, dim, s.truncate or 4.0)
+    return {s.name(d): riesz.riesz_transform(base, s.riesz_order, s.boundary, dim,
+                                             margin=riesz.default_margin(a.shape, dim))}
+
+
+def _riesz_simoncelli(a, sp, s, d) -> Response:
+    dim = s.resolved_dimensions(d)
+    return {s.name(d): riesz.riesz_simoncelli(a, s.riesz_order, s.level or 1, s.boundary, dim)}
+
+
+def _voxelwise(func):
+    def run(a, sp, s, d) -> Response:
+        return {s.name(d): func(a)}
+    return run
+
+
+def _gradient(a, sp, s, d) -> Response:
+    return {s.name(d): simple.gradient_magnitude(a, sp, s.resolved_dimensions(d))}
+
+
+def _lbp(a, sp, s, d) -> Response:
+    return {s.name(d): simple.lbp(a, s.resolved_dimensions(d), s.boundary)}
+
+
+FILTERS: dict[str, Callable[..., Response]] = {
+    "mean": _mean,
+    "log": _log,
+    "laws": _laws,
+    "gabor": _gabor,
+    "wavelet": _wavelet,
+    "simoncelli": _simoncelli,
+    "riesz_log": _riesz_log,
+    "riesz_simoncelli": _riesz_simoncelli,
+    "square": _voxelwise(simple.square),
+    "square_root": _voxelwise(simple.square_root),
+    "logarithm": _voxelwise(simple.logarithm),
+    "exponential": _voxelwise(simple.exponential),
+    "gradient": _gradient,
+    "lbp": _lbp,
+}
+
+__all__ = ["FILTERS", "FilterSpec", "apply_filter", "apply_filters", "filter_margin"]
