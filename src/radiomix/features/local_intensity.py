@@ -1,14 +1,83 @@
-"""local_intensity features (IBSI chapter 3). Placeholder: being implemented."""
+r"""Local intensity features (IBSI 3.2, family 9ST6).
+
+The local mean around a voxel is the mean of *all* image voxels (inside or outside the ROI) whose centres lie within a
+sphere of radius ``settings.local_intensity.radius_mm`` (6.2035 mm: a 1 cm^3 sphere) of that voxel's centre. Voxels
+outside the image array are left out of the mean, so ``roi.image`` must carry a margin of at least
+``ceil(radius_mm / spacing)`` voxels around the ROI for the values to equal those on the full image.
+
+Peaks are searched over the voxels of the intensity mask. Always computed in 3D (also for slice-wise settings).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
 from radiomix.features.base import Family, Feature, RoiData
-
-FEATURES: tuple[Feature, ...] = ()
-
-
-def compute(roi: RoiData):
-    return []
+from radiomix.kernels.morphology_kernels import sphere_means_at, sphere_offsets
 
 
-FAMILY = Family("local_intensity", "", FEATURES, compute)
+@dataclass(frozen=True, eq=False)
+class LocalMeans:
+    """Local (spherical) means at the ROI voxels, and which ROI voxels hold the maximum intensity."""
+
+    image: np.ndarray
+    mask: np.ndarray
+    spacing: tuple[float, float, float]
+    radius_mm: float
+
+    @classmethod
+    def from_roi(cls, roi: RoiData) -> LocalMeans:
+        return cls(np.asarray(roi.image, dtype=np.float64), np.asarray(roi.mask_int, dtype=bool),
+                   tuple(float(s) for s in roi.spacing), float(roi.settings.local_intensity.radius_mm))
+
+    @cached_property
+    def offsets(self) -> np.ndarray:
+        return sphere_offsets(self.spacing, self.radius_mm)
+
+    @cached_property
+    def roi_points(self) -> np.ndarray:
+        return np.argwhere(self.mask)
+
+    @cached_property
+    def means_all(self) -> np.ndarray:
+        """Local mean at every ROI voxel (order of ``roi_points``)."""
+        return sphere_means_at(self.image, self.roi_points, self.offsets)
+
+    def means_at_maximum(self) -> np.ndarray:
+        pts = self.roi_points
+        x = self.image[tuple(pts.T)]
+        top = pts[x == x.max()]
+        return sphere_means_at(self.image, top, self.offsets)
+
+
+def local_intensity_peak(m: LocalMeans) -> float:
+    r"""Local intensity peak (IBSI VJGA): the mean intensity in the 1 cm^3 sphere centred on the ROI voxel with the
+    maximum intensity; with several maxima, the largest of their means."""
+    if not m.mask.any():
+        return float("nan")
+    return float(m.means_at_maximum().max())
+
+
+def global_intensity_peak(m: LocalMeans) -> float:
+    r"""Global intensity peak (IBSI 0F91): the largest 1 cm^3 spherical mean centred on any ROI voxel."""
+    if not m.mask.any():
+        return float("nan")
+    return float(m.means_all.max())
+
+
+FEATURES: tuple[Feature, ...] = (
+    Feature("local_intensity_peak", local_intensity_peak, ibsi="VJGA", unit="intensity"),
+    Feature("global_intensity_peak", global_intensity_peak, ibsi="0F91", unit="intensity"),
+)
+
+
+def compute(roi: RoiData) -> list[tuple[str, str, float]]:
+    """Both intensity peaks of one ROI (3D, no aggregation)."""
+    m = LocalMeans.from_roi(roi)
+    return [(f.name, "", float(f.func(m))) for f in FEATURES]
+
+
+FAMILY = Family("local_intensity", "9ST6", FEATURES, compute)
