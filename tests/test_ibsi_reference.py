@@ -15,7 +15,10 @@ def _params(configs):
         return [pytest.param(None, id=f"{'-'.join(configs)}-reference-missing")]
     rows = ibsi.reference_rows(configs, ref)
     return [pytest.param(r, id=r.id + (f"-{r.aggregation_tag}" if r.aggregation_tag else ""),
-                         marks=() if r.in_reference_manual or r.is_diagnostic else pytest.mark.not_in_manual)
+                         marks=() if r.in_reference_manual or r.is_diagnostic else
+                         (pytest.mark.not_in_manual,
+                          pytest.mark.xfail(strict=False, reason="compliance-sheet value the IBSI manual does not "
+                                                                 "endorse; reported separately")))
             for r in rows]
 
 

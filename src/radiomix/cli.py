@@ -17,8 +17,9 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 from radiomix.cli_dicom import app as dicom_app  # noqa: E402
 
 app.add_typer(dicom_app, name="dicom")
-console = Console()
-err_console = Console(stderr=True)
+# tables keep their full width in logs and pipes (rich would cut them to 80 columns there)
+console = Console(width=None if sys.stdout.isatty() else 200)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 
 
 def _settings(preset_name: str | None, settings_file: Path | None):

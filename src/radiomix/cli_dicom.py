@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import typer
@@ -9,8 +10,9 @@ from rich.console import Console
 from rich.table import Table
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="DICOM folders: list series and segmentations.")
-console = Console()
-err_console = Console(stderr=True)
+# tables keep their full width in logs and pipes (rich would cut them to 80 columns there)
+console = Console(width=None if sys.stdout.isatty() else 200)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 
 
 @app.callback()
