@@ -73,7 +73,7 @@ def test_global_peak_can_exceed_the_local_peak_and_ties_take_the_highest_mean():
     v = _peaks(_roi(image, mask, radius_mm=1.0))
     assert v["local_intensity_peak"] == pytest.approx(10.0 / 7)
     assert v["global_intensity_peak"] == pytest.approx(27.0 / 7)
-    image[2, 2, 9] = 10.0  # a second maximum, next to the plateau
+    image[2, 2, 8] = 10.0  # a second maximum, next to the plateau
     v = _peaks(_roi(image, mask, radius_mm=1.0))
     assert v["local_intensity_peak"] == pytest.approx(19.0 / 7)
 

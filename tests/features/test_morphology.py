@@ -28,7 +28,7 @@ def _roi(mask, image=None, spacing=(1.0, 1.0, 1.0), mask_int=None) -> RoiData:
 
 
 def _values(roi) -> dict[str, float]:
-    return dict((name, v) for name, _, v in M.compute(roi))
+    return {name: v for name, _, v in M.compute(roi)}
 
 
 # --- registry ----------------------------------------------------------------------------------------------------------
@@ -72,6 +72,16 @@ def test_constant_intensity_gives_nan_autocorrelation_and_zero_sum_gives_nan_com
     assert np.isnan(_values(_roi(mask, img))["centre_of_mass_shift"])
 
 
+def test_empty_masks_give_nan_not_exceptions():
+    empty = np.zeros((2, 3, 3), bool)
+    assert all(np.isnan(v) for v in _values(_roi(empty)).values())
+    mask = np.ones((2, 3, 3), bool)
+    v = _values(_roi(mask, mask_int=empty))
+    assert v["volume_mesh"] > 0
+    for name in ("integrated_intensity", "centre_of_mass_shift", "morans_i", "gearys_c"):
+        assert np.isnan(v[name]), name
+
+
 def test_box_aabb_and_ombb_agree_and_pca_of_a_box():
     mask = np.ones((3, 4, 6), bool)
     spacing = (2.0, 1.0, 0.5)
@@ -90,7 +100,7 @@ def test_box_aabb_and_ombb_agree_and_pca_of_a_box():
 
 
 def test_ombb_beats_aabb_for_a_rotated_rod():
-    z, y, x = np.mgrid[0:3, 0:40, 0:40]
+    _, y, x = np.mgrid[0:3, 0:40, 0:40]
     t = np.deg2rad(30)
     u = (x - 20) * np.cos(t) + (y - 20) * np.sin(t)
     w = -(x - 20) * np.sin(t) + (y - 20) * np.cos(t)

@@ -14,7 +14,8 @@ Documented NaN results (degenerate input, never an exception):
 
 * PCA-based features (axis lengths, elongation, flatness, AEE densities) need at least 2 voxels; elongation/flatness
   are NaN when :math:`\lambda_{major} = 0`.
-* Centre of mass shift is NaN when the intensities in the intensity mask sum to 0.
+* Centre of mass shift is NaN when the intensities in the intensity mask sum to 0 (or the mask is empty).
+* Every feature is NaN for an empty morphological mask; intensity-based ones for an empty intensity mask.
 * Moran's I and Geary's C are NaN for a single voxel or when every intensity in the ROI is the same.
 * MVEE and OMBB densities are computed, but IBSI has no consensus reference value for them (see
   :func:`_mvee` and :func:`_ombb` for the algorithms used).
@@ -124,10 +125,10 @@ class Shape:
     def moran_geary_sums(self) -> tuple[float, float, float, float, int]:
         """(sum w, sum w d d', sum w (d - d')^2, sum d^2, N) over ordered pairs of intensity-mask voxels."""
         x = self.intensities
-        d = x - x.mean()
         n = x.size
         if n < 2:
             return 0.0, 0.0, 0.0, 0.0, n
+        d = x - x.mean()
         s_w, s_dd, s_diff = pair_sums(self.mask_int, d, self.spacing)
         return s_w, s_dd, s_diff, float(np.sum(d * d)), n
 
@@ -242,7 +243,9 @@ def _min_area_rectangle(pts2: np.ndarray) -> tuple[float, float, float]:
     pv = -h[:, 0][None, :] * s[:, None] + h[:, 1][None, :] * c[:, None]
     wu = pu.max(1) - pu.min(1)
     wv = pv.max(1) - pv.min(1)
-    k = int(np.argmin(wu * wv))
+    area = wu * wv
+    tied = np.flatnonzero(area <= area.min() * (1 + 1e-9))
+    k = int(tied[np.argmin((wu + wv)[tied])])  # among equal areas, the smallest perimeter (deterministic)
     return float(wu[k] * wv[k]), float(wu[k]), float(wv[k])
 
 
@@ -261,15 +264,13 @@ def _ombb(shape: Shape) -> tuple[float, float] | None:
     normals = hull.equations[:, :3]
     lead = normals[np.arange(len(normals)), np.argmax(np.abs(normals), axis=1)]
     normals = np.unique(np.round(normals * np.sign(lead)[:, None], 9), axis=0)  # n and -n give the same box
-    best = (np.inf, np.nan)
+    boxes: list[tuple[float, float]] = []  # (volume, area)
 
     def consider(frame):
-        nonlocal best
         proj = pts @ frame.T
         ext = np.ptp(proj, axis=0)
         vol = float(np.prod(ext))
-        if vol < best[0]:
-            best = (vol, float(2 * (ext[0] * ext[1] + ext[0] * ext[2] + ext[1] * ext[2])))
+        boxes.append((vol, float(2 * (ext[0] * ext[1] + ext[0] * ext[2] + ext[1] * ext[2]))))
 
     consider(np.eye(3))
     p = shape.positions_morph
@@ -284,9 +285,14 @@ def _ombb(shape: Shape) -> tuple[float, float] | None:
         height = float(np.ptp(pts @ nrm))
         rect, w1, w2 = _min_area_rectangle(np.column_stack([pts @ u, pts @ v]))
         vol = rect * height
-        if vol < best[0]:
-            best = (vol, float(2 * (rect + w1 * height + w2 * height)))
-    return best if np.isfinite(best[0]) else None
+        boxes.append((vol, float(2 * (rect + w1 * height + w2 * height))))
+    vols = np.array([b[0] for b in boxes])
+    if not np.isfinite(vols).any():
+        return None
+    # several boxes can share the minimum volume (up to round-off): take the smallest area among them, so the result
+    # does not depend on the order in which the hull lists its faces
+    tied = vols <= np.nanmin(vols) * (1 + 1e-9)
+    return float(np.nanmin(vols)), float(min(b[1] for b, t in zip(boxes, tied) if t))
 
 
 # --- features ----------------------------------------------------------------------------------------------------------
@@ -455,7 +461,8 @@ def area_density_convex_hull(s: Shape) -> float:
 
 def integrated_intensity(s: Shape) -> float:
     r"""Integrated intensity (IBSI 99N0): :math:`V \, \mu`, :math:`\mu` the mean intensity in the intensity mask."""
-    return float(s.volume * np.mean(s.intensities))
+    x = s.intensities
+    return float(s.volume * np.mean(x)) if x.size else float("nan")
 
 
 def morans_i(s: Shape) -> float:
@@ -510,6 +517,8 @@ FEATURES: tuple[Feature, ...] = (
 def compute(roi: RoiData) -> list[tuple[str, str, float]]:
     """All morphological features of one ROI (3D, no aggregation)."""
     shape = Shape.from_roi(roi)
+    if not shape.mask_morph.any():  # nothing to mesh: every feature is undefined
+        return [(f.name, "", float("nan")) for f in FEATURES]
     with np.errstate(divide="ignore", invalid="ignore"):
         return [(f.name, "", float(f.func(shape))) for f in FEATURES]
 

