@@ -17,6 +17,11 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 from radiomix.cli_dicom import app as dicom_app  # noqa: E402
 
 app.add_typer(dicom_app, name="dicom")
+# Each area registers its own commands from its own module (heavy imports stay inside the commands).
+from radiomix import cli_filter, cli_map, cli_models, cli_report, cli_robustness, cli_segment  # noqa: E402
+
+for _module in (cli_filter, cli_map, cli_models, cli_report, cli_robustness, cli_segment):
+    _module.register(app)
 # tables keep their full width in logs and pipes (rich would cut them to 80 columns there)
 console = Console(width=None if sys.stdout.isatty() else 200)
 err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)

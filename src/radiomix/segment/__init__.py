@@ -1,0 +1,1 @@
+"""radiomix.segment."""
