@@ -131,7 +131,8 @@ def extract_pyradiomics(image: Image, mask: Mask, settings, *, on_family_error: 
     for image_type in params.image_types:
         s = params.effective_settings(image_type)
         try:
-            images = list(derived_images(prep.image, image_type, s)) if image_type != "Original" else None
+            images = (list(derived_images(prep.image, image_type, s, mask=prep.mask))
+                      if image_type != "Original" else None)
         except Exception as exc:
             if on_family_error == "raise":
                 exc.stage = "filter"

@@ -12,14 +12,17 @@ Definitions follow PyRadiomics' documentation:
   image is skipped with a warning.
 * Wavelet: PyWavelets' undecimated (stationary) transform on every axis, ``level`` levels after skipping
   ``start_level``; sub-band names list the filters as PyRadiomics does (``wavelet-LLH``; ``wavelet2-HLL`` for the
-  second level; the last approximation is ``wavelet-LLL``). Odd-sized axes are grown by one voxel before the transform
-  and the result is cut back to the image size (numpy resize semantics, as PyRadiomics).
+  second level; the last approximation is ``wavelet-LLL``). Odd-sized axes are grown by one voxel before the transform,
+  wrapping around (the first slice repeated at the end, as PyRadiomics pads), and the result is cut back to the
+  image size.
 * Square :math:`(cx)^2, c = 1/\\sqrt{\\max|x|}`; SquareRoot :math:`\\sqrt{c|x|}\\,\\mathrm{sign}(x), c = \\max|x|`;
   Logarithm :math:`\\log(|x| + 1)\\,\\mathrm{sign}(x)` rescaled to the original maximum absolute value;
   Exponential :math:`e^{cx}, c = \\log(\\max|x|)/\\max|x|`.
 * Gradient: SimpleITK's gradient magnitude (``gradientUseSpacing``).
 * LBP2D: scikit-image's local binary pattern per slice along ``force2Ddimension`` (``lbp2DRadius``,
   ``lbp2DSamples``, ``lbp2DMethod``), named ``lbp-2D``.
+* LBP3D: spherical-harmonics rotation-invariant LBP on an icosphere (see :func:`lbp3d`), ``lbp-3D-m1`` ...
+  ``lbp-3D-m<lbp3DLevels>`` and the kurtosis image ``lbp-3D-k``.
 """
 
 from __future__ import annotations
@@ -65,16 +68,13 @@ def log(img: sitk.Image, s: dict[str, Any]) -> Iterator[tuple[str, np.ndarray]]:
 
 
 def _grow(a: np.ndarray, shape) -> np.ndarray:
-    """``ndarray.resize`` semantics: flat data kept in order, zero-filled at the end, reshaped."""
-    flat = np.zeros(int(np.prod(shape)), dtype=a.dtype)
-    n = min(flat.size, a.size)
-    flat[:n] = a.ravel()[:n]
-    return flat.reshape(shape)
+    """Each axis grown to ``shape`` by wrapping around (periodic padding at the end)."""
+    return np.pad(a, [(0, int(n) - m) for n, m in zip(shape, a.shape)], mode="wrap")
 
 
 def _cycle(a: np.ndarray, shape) -> np.ndarray:
-    """``numpy.resize`` semantics: flat data repeated or cut in order, reshaped."""
-    return np.resize(a, shape)
+    """The leading ``shape`` part of each axis."""
+    return np.ascontiguousarray(a[tuple(slice(0, int(n)) for n in shape)])
 
 
 def wavelet(img: sitk.Image, s: dict[str, Any]) -> Iterator[tuple[str, np.ndarray]]:
@@ -152,15 +152,121 @@ def lbp2d(img: sitk.Image, s: dict[str, Any]) -> Iterator[tuple[str, np.ndarray]
     for i in range(moved.shape[0]):
         with warnings.catch_warnings():  # scikit-image warns about float input; PyRadiomics passes floats too
             warnings.simplefilter("ignore", UserWarning)
-            out[i] = local_binary_pattern(moved[i], P=int(s.get("lbp2DSamples", 9)), R=float(s.get("lbp2DRadius", 1.0)),
+            out[i] = local_binary_pattern(moved[i], P=int(s.get("lbp2DSamples", 8)), R=float(s.get("lbp2DRadius", 1.0)),
                                           method=s.get("lbp2DMethod", "uniform"))
     yield "lbp-2D", np.moveaxis(out, 0, axis)
 
 
-def lbp3d(img: sitk.Image, s: dict[str, Any]) -> Iterator[tuple[str, np.ndarray]]:
-    raise SettingsError("image type LBP3D is not supported in radiomix's PyRadiomics mode yet; remove it from "
-                        "'imageType' (LBP2D is supported)")
-    yield  # pragma: no cover
+def icosphere(subdivisions: int = 1, radius: float = 1.0) -> np.ndarray:
+    """Vertices (n, 3) of an icosphere: the regular icosahedron with vertices :math:`(\\pm 1, \\pm\\varphi, 0)` and
+    its cyclic permutations on the unit sphere, each triangle split into four ``subdivisions`` times with the new
+    edge midpoints pushed out to the sphere, scaled to ``radius`` (12, 42, 162, ... vertices)."""
+    phi = (1.0 + np.sqrt(5.0)) / 2.0
+    base = []
+    for s1 in (-1.0, 1.0):
+        for s2 in (-1.0, 1.0):
+            base += [(s1, s2 * phi, 0.0), (0.0, s1, s2 * phi), (s2 * phi, 0.0, s1)]
+    verts = np.asarray(base, dtype=np.float64)
+    verts /= np.linalg.norm(verts, axis=1, keepdims=True)
+    d = np.linalg.norm(verts[:, None] - verts[None], axis=2)
+    edge = d[d > 1e-9].min()
+    adj = np.abs(d - edge) < 1e-6
+    faces = [(i, j, k) for i in range(12) for j in range(i + 1, 12) for k in range(j + 1, 12)
+             if adj[i, j] and adj[j, k] and adj[i, k]]
+    pts = [tuple(v) for v in verts]
+
+    def mid(i: int, j: int, index: dict[tuple[int, int], int]) -> int:
+        key = (min(i, j), max(i, j))
+        if key not in index:
+            m = (np.asarray(pts[i]) + np.asarray(pts[j])) / 2.0
+            pts.append(tuple(m / np.linalg.norm(m)))
+            index[key] = len(pts) - 1
+        return index[key]
+
+    for _ in range(int(subdivisions)):
+        index: dict[tuple[int, int], int] = {}
+        new_faces = []
+        for i, j, k in faces:
+            a, b, c = mid(i, j, index), mid(j, k, index), mid(i, k, index)
+            new_faces += [(i, a, c), (a, j, b), (c, b, k), (a, b, c)]
+        faces = new_faces
+    return np.asarray(pts, dtype=np.float64) * float(radius)
+
+
+def _spherical_harmonic(m: int, n: int, theta: np.ndarray, phi: np.ndarray) -> np.ndarray:
+    """:math:`Y_n^m(\\theta, \\phi) = \\sqrt{\\tfrac{2n+1}{4\\pi}\\tfrac{(n-m)!}{(n+m)!}}\\,e^{im\\theta}\\,
+    P_n^m(\\cos\\phi)` with ``theta`` the azimuthal and ``phi`` the polar angle and the Condon-Shortley phase in
+    :math:`P_n^m` (the definition of SciPy's ``sph_harm``, which PyRadiomics calls)."""
+    from math import factorial
+
+    from scipy.special import lpmv
+
+    am = abs(m)
+    p = lpmv(am, n, np.cos(phi))
+    if m < 0:  # P_n^{-m} = (-1)^m (n-m)!/(n+m)! P_n^m
+        p = p * (-1) ** am * factorial(n - am) / factorial(n + am)
+    norm = np.sqrt((2 * n + 1) / (4 * np.pi) * factorial(n - m) / factorial(n + m))
+    return norm * p * np.exp(1j * m * theta)
+
+
+def lbp3d(img: sitk.Image, s: dict[str, Any], mask: np.ndarray | None = None) -> Iterator[tuple[str, np.ndarray]]:
+    """Rotation-invariant 3D LBP (Banerjee et al. 2012) as PyRadiomics computes it, for the voxels in ``mask``
+    (0 elsewhere; PyRadiomics leaves those voxels uninitialised, and features only read ROI voxels):
+
+    * neighbours: the vertices of an icosphere (``lbp3DIcosphereSubdivision``, radius ``lbp3DIcosphereRadius`` in
+      voxels, vertex coordinates along the array axes z, y, x), sampled by cubic B-spline interpolation of the whole
+      image (zero outside it) with the result in the image's pixel type (an integer image gives rounded integer
+      samples, as in PyRadiomics);
+    * the binary pattern :math:`b_v = [I(v) \\ge I(c)]`;
+    * ``lbp-3D-m<k>`` (k = 1..``lbp3DLevels``, degree l = k - 1): the norm over the vertices of the degree-l part
+      :math:`f_l(v) = \\sum_m c_{lm} Y_l^m(v)`, :math:`c_{lm} = \\sum_v b_v \\overline{Y_l^m(v)}`. As in PyRadiomics,
+      :math:`Y_l^m` is evaluated with the vertex's polar angle as azimuth and its azimuth as polar angle;
+    * ``lbp-3D-k``: the kurtosis (Fisher, biased) of the neighbour intensities.
+    """
+    from scipy import ndimage, stats
+
+    levels = int(s.get("lbp3DLevels", 2))
+    verts = icosphere(int(s.get("lbp3DIcosphereSubdivision", 1)), float(s.get("lbp3DIcosphereRadius", 1.0)))
+    raw = sitk.GetArrayFromImage(img)  # interpolated in the image's own pixel type, as PyRadiomics does
+    a = raw.astype(np.float64)
+    if mask is None:
+        raise SettingsError("image type LBP3D needs the ROI mask (PyRadiomics computes it for ROI voxels only)")
+    if a.ndim != 3:
+        raise SettingsError(f"image type LBP3D needs a 3D image, got {a.ndim} dimensions")
+    if s.get("force2D"):
+        warnings.warn("LBP3D is a 3D filter; force2D is ignored for it", UserWarning, stacklevel=3)
+    idx = np.argwhere(mask)
+    outs = [np.zeros_like(a) for _ in range(levels + 1)]
+    if idx.size == 0:
+        for k in range(levels):
+            yield f"lbp-3D-m{k + 1}", outs[k]
+        yield "lbp-3D-k", outs[levels]
+        return
+    coeffs = ndimage.spline_filter(raw, order=3, output=np.float64, mode="constant")
+    r = np.linalg.norm(verts, axis=1)
+    polar = np.arccos(np.clip(verts[:, 2] / r, -1.0, 1.0))
+    azimuth = np.arctan2(verts[:, 1], verts[:, 0])
+    proj = []
+    for lvl in range(levels):
+        y = np.stack([_spherical_harmonic(m, lvl, polar, azimuth) for m in range(-lvl, lvl + 1)])  # (2l+1, n)
+        proj.append(np.conj(y).T @ y)  # (n, n): b -> f_l at the vertices
+    center = raw[tuple(idx.T)].astype(np.float64)
+    chunk = max(1, 200_000 // len(verts))
+    for start in range(0, len(idx), chunk):
+        sl = slice(start, start + chunk)
+        pts = idx[sl, None, :] + verts[None]
+        vals = ndimage.map_coordinates(coeffs, pts.reshape(-1, 3).T, order=3, mode="constant", prefilter=False,
+                                       output=raw.dtype).reshape(pts.shape[:2]).astype(np.float64)
+        b = (vals >= center[sl, None]).astype(np.float64)
+        where = tuple(idx[sl].T)
+        for lvl in range(levels):
+            outs[lvl][where] = np.linalg.norm(b @ proj[lvl], axis=1)
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            outs[levels][where] = stats.kurtosis(vals, axis=1, fisher=True, bias=True)
+    for k in range(levels):
+        yield f"lbp-3D-m{k + 1}", outs[k]
+    yield "lbp-3D-k", outs[levels]
 
 
 #: PyRadiomics image type -> generator
@@ -170,10 +276,15 @@ IMAGE_TYPES = {
 }
 
 
-def derived_images(img: sitk.Image, image_type: str, s: dict[str, Any]) -> Iterator[tuple[str, np.ndarray]]:
-    """``(name, array)`` of every image of one PyRadiomics image type (``Original``, ``LoG``, ``Wavelet``, ...)."""
+def derived_images(img: sitk.Image, image_type: str, s: dict[str, Any],
+                   mask: np.ndarray | None = None) -> Iterator[tuple[str, np.ndarray]]:
+    """``(name, array)`` of every image of one PyRadiomics image type (``Original``, ``LoG``, ``Wavelet``, ...).
+    ``mask`` (bool, z y x, on the grid of ``img``) is the ROI; LBP3D needs it."""
     try:
         fn = IMAGE_TYPES[image_type]
     except KeyError:
         raise SettingsError(f"unknown image type '{image_type}' (known: {', '.join(IMAGE_TYPES)})") from None
-    yield from fn(img, s)
+    if image_type == "LBP3D":
+        yield from fn(img, s, mask)
+    else:
+        yield from fn(img, s)

@@ -37,7 +37,7 @@ DEFAULTS: dict[str, Any] = {
     "normalizeScale": 1, "removeOutliers": None, "resampledPixelSpacing": None, "interpolator": "sitkBSpline",
     "padDistance": 5, "distances": [1], "force2D": False, "force2Ddimension": 0, "resegmentRange": None,
     "resegmentMode": "absolute", "resegmentShape": False, "preCrop": False, "sigma": [], "start_level": 0,
-    "level": 1, "wavelet": "coif1", "gradientUseSpacing": True, "lbp2DRadius": 1.0, "lbp2DSamples": 9,
+    "level": 1, "wavelet": "coif1", "gradientUseSpacing": True, "lbp2DRadius": 1.0, "lbp2DSamples": 8,
     "lbp2DMethod": "uniform", "lbp3DLevels": 2, "lbp3DIcosphereRadius": 1.0, "lbp3DIcosphereSubdivision": 1,
     "voxelArrayShift": 0, "symmetricalGLCM": True, "weightingNorm": None, "gldm_a": 0,
     "enableCExtensions": True,
