@@ -9,73 +9,16 @@ they are marked ``unverified_parameters`` in their ids' notes below.
 from __future__ import annotations
 
 import csv
-import math
 
 import numpy as np
 import pytest
 
 from radiomix.filters import FilterSpec, apply_filter
+from radiomix.filters.response import IBSI2_PHASE1
 from tests.conftest import require_reference
 
-PI = math.pi
-
-#: test id -> (phantom, FilterSpec). Parameters as listed in tests.csv; axis-dependent names are in IBSI x, y, z order.
-CASES: dict[str, tuple[str, FilterSpec]] = {
-    "1.a.1": ("checkerboard", FilterSpec(kind="mean", support=15, boundary="zero", dimensions="3d")),
-    "1.a.2": ("checkerboard", FilterSpec(kind="mean", support=15, boundary="nearest", dimensions="3d")),
-    "1.a.3": ("checkerboard", FilterSpec(kind="mean", support=15, boundary="periodic", dimensions="3d")),
-    "1.a.4": ("checkerboard", FilterSpec(kind="mean", support=15, boundary="mirror", dimensions="3d")),
-    "1.b.1": ("impulse", FilterSpec(kind="mean", support=15, boundary="zero", dimensions="2d")),
-    "2.a": ("impulse", FilterSpec(kind="log", sigma_mm=3.0, truncate=4.0, boundary="zero", dimensions="3d")),
-    "2.b": ("checkerboard", FilterSpec(kind="log", sigma_mm=5.0, truncate=4.0, boundary="mirror", dimensions="3d")),
-    "2.c": ("checkerboard", FilterSpec(kind="log", sigma_mm=5.0, truncate=4.0, boundary="mirror", dimensions="2d")),
-    "3.a.1": ("impulse", FilterSpec(kind="laws", kernel="E5L5S5", boundary="zero", dimensions="3d")),
-    "3.a.2": ("impulse", FilterSpec(kind="laws", kernel="E5L5S5", rotation_invariant=True, pooling="max",
-                                    boundary="zero", dimensions="3d")),
-    "3.a.3": ("impulse", FilterSpec(kind="laws", kernel="E5L5S5", rotation_invariant=True, pooling="max",
-                                    energy_delta=7, boundary="zero", dimensions="3d")),
-    "3.b.1": ("checkerboard", FilterSpec(kind="laws", kernel="E3W5R5", boundary="mirror", dimensions="3d")),
-    "3.b.2": ("checkerboard", FilterSpec(kind="laws", kernel="E3W5R5", rotation_invariant=True, pooling="max",
-                                         boundary="mirror", dimensions="3d")),
-    "3.b.3": ("checkerboard", FilterSpec(kind="laws", kernel="E3W5R5", rotation_invariant=True, pooling="max",
-                                         energy_delta=7, boundary="mirror", dimensions="3d")),
-    "3.c.1": ("checkerboard", FilterSpec(kind="laws", kernel="L5S5", boundary="mirror", dimensions="2d")),
-    "3.c.2": ("checkerboard", FilterSpec(kind="laws", kernel="L5S5", rotation_invariant=True, pooling="max",
-                                         boundary="mirror", dimensions="2d")),
-    "3.c.3": ("checkerboard", FilterSpec(kind="laws", kernel="L5S5", rotation_invariant=True, pooling="max",
-                                         energy_delta=7, boundary="mirror", dimensions="2d")),
-    "4.a.1": ("impulse", FilterSpec(kind="gabor", sigma_mm=10.0, lambda_mm=4.0, gamma=0.5, theta=PI / 3,
-                                    boundary="zero", dimensions="2d")),
-    "4.a.2": ("impulse", FilterSpec(kind="gabor", sigma_mm=10.0, lambda_mm=4.0, gamma=0.5, theta=0.0,
-                                    theta_step=PI / 4, pooling="mean", boundary="zero", dimensions="3d")),
-    "4.b.1": ("sphere", FilterSpec(kind="gabor", sigma_mm=20.0, lambda_mm=8.0, gamma=2.5, theta=5 * PI / 4,
-                                   boundary="mirror", dimensions="2d")),
-    "4.b.2": ("sphere", FilterSpec(kind="gabor", sigma_mm=20.0, lambda_mm=8.0, gamma=2.5, theta=0.0,
-                                   theta_step=PI / 8, pooling="mean", boundary="mirror", dimensions="3d")),
-    "5.a.1": ("impulse", FilterSpec(kind="wavelet", wavelet="db2", subband="LHL", level=1, boundary="zero",
-                                    dimensions="3d")),
-    "5.a.2": ("impulse", FilterSpec(kind="wavelet", wavelet="db2", subband="LHL", level=1, rotation_invariant=True,
-                                    pooling="mean", boundary="zero", dimensions="3d")),
-    "6.a.1": ("sphere", FilterSpec(kind="wavelet", wavelet="coif1", subband="HHL", level=1, boundary="periodic",
-                                   dimensions="3d")),
-    "6.a.2": ("sphere", FilterSpec(kind="wavelet", wavelet="coif1", subband="HHL", level=1, rotation_invariant=True,
-                                   pooling="mean", boundary="periodic", dimensions="3d")),
-    "7.a.1": ("checkerboard", FilterSpec(kind="wavelet", wavelet="haar", subband="LLL", level=2,
-                                         rotation_invariant=True, pooling="mean", boundary="mirror", dimensions="3d")),
-    "7.a.2": ("checkerboard", FilterSpec(kind="wavelet", wavelet="haar", subband="HHH", level=2,
-                                         rotation_invariant=True, pooling="mean", boundary="mirror", dimensions="3d")),
-    "8.a.1": ("checkerboard", FilterSpec(kind="simoncelli", level=1, boundary="periodic", dimensions="3d")),
-    "8.a.2": ("checkerboard", FilterSpec(kind="simoncelli", level=2, boundary="periodic", dimensions="3d")),
-    "8.a.3": ("checkerboard", FilterSpec(kind="simoncelli", level=3, boundary="periodic", dimensions="3d")),
-    # unverified parameters (inferred from participant file names): sigma 3 mm, orders (x, y, z)
-    "9.a": ("impulse", FilterSpec(kind="riesz_log", sigma_mm=3.0, riesz_order=(1, 0, 0), boundary="zero",
-                                  dimensions="3d")),
-    "9.b.1": ("sphere", FilterSpec(kind="riesz_log", sigma_mm=3.0, riesz_order=(0, 2, 0), boundary="zero",
-                                   dimensions="3d")),
-    # unverified; submissions differ between nearest and zero padding: nearest reproduces the map, zero does not
-    "10.b.1": ("pattern_1", FilterSpec(kind="riesz_simoncelli", level=1, riesz_order=(0, 2, 0), boundary="nearest",
-                                       dimensions="3d")),
-}
+#: test id -> (phantom, FilterSpec): the package's table, shared with the ``ibsi2_phase1_<test id>`` presets.
+CASES: dict[str, tuple[str, FilterSpec]] = IBSI2_PHASE1
 
 
 def _rows():

@@ -116,6 +116,10 @@ def prepare(image: Image, mask: Mask, settings: Settings, diagnostics: str = "ro
     if diagnostics not in ("roi", "full"):
         raise InputError(f"diagnostics must be 'roi' or 'full', got {diagnostics!r}")
     _check_inputs(image, mask, settings)
+    if settings.normalisation is not None:  # image-level harmonisation (N4, z-score, Nyul, WhiteStripe) first
+        from radiomix.preprocess.normalise import apply_normalisation
+
+        image = apply_normalisation(image, mask, settings.normalisation)
     rs = settings.resampling
     grid = _grid(image, settings)
     order = ORDERS[rs.interpolator] if rs is not None else 0
