@@ -15,8 +15,9 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# The whole study on a generated three-site cohort -> demo-output/report.html (DEMO_ARGS="--patients 60" for less)
 demo: $(STAMP)
-	$(PY) -m radiomix.demo
+	$(PY) -m radiomix.demo --out demo-output $(DEMO_ARGS)
 
 # The whole suite: fast tests in parallel, then the slow marker in its own step.
 test: $(STAMP)
@@ -26,8 +27,10 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -n 2 -m "not slow"
 
+# Side-by-side benchmark against the peers (installed once into .bench-venv/). BENCH_ARGS=--quick for a small run.
 bench: $(STAMP)
-	$(PY) benchmarks/run.py
+	test -x .bench-venv/bin/python || benchmarks/setup_peers.sh $(PYTHON)
+	$(PY) benchmarks/run.py $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(PY) -m ruff check src tests
