@@ -32,11 +32,14 @@ import pandas as pd
 
 from radiomix.batch.manifest import file_digest, load_manifest
 from radiomix.batch.worker import run_case, shard_paths
+from radiomix.errors import SettingsError
 from radiomix.settings import Settings
 
 log = logging.getLogger(__name__)
 
 LEDGER_COLUMNS = ["row_id", "case_id", "stage", "error_type", "message"]
+#: manifest columns that never reach features.parquet: file paths, DICOM UIDs (identifiers), internal row ids
+NOT_CARRIED = ("image", "mask", "row_id", "series_uid")
 
 
 class BatchResult:
@@ -176,44 +179,60 @@ def _run_dask(rows, settings, shard_dir, resume, jobs, memory_limit_mb, progress
 
 
 def merge_shards(manifest: pd.DataFrame, shard_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Merge finished shards in manifest order. Columns: the manifest's own columns (without paths), then feature
-    columns in order of first appearance. Every feature column is float64; a case missing a column gets NaN."""
-    carried = [c for c in manifest.columns if c not in ("image", "mask", "row_id")]
+    """Merge finished shards in manifest order (a case with several lesion rows keeps them in lesion order).
+    Columns: the manifest's own columns (without paths and series UIDs), the lesion columns when lesions were split,
+    then feature columns in order of first appearance. Every feature column is float64; a case missing a column
+    gets NaN."""
+    from radiomix.io.lesions import LESION_COLUMNS
+
+    carried = [c for c in manifest.columns if c not in NOT_CARRIED]
     frames, reasons = [], []
     for rec in manifest.to_dict("records"):
         data_path, meta_path = shard_paths(shard_dir, rec["row_id"])
         if not data_path.exists():
             continue
         f = pd.read_parquet(data_path)
-        for c in carried:
-            f.insert(len([x for x in f.columns if x in carried]), c, [rec[c]])
+        for i, c in enumerate(carried):
+            f.insert(i, c, [rec[c]] * len(f))
         frames.append(f)
         meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
         for col, why in (meta.get("nan_reasons") or {}).items():
             reasons.append((rec["row_id"], rec["case_id"], col, why))
+        for lesion, col, why in meta.get("lesion_nan_reasons") or []:
+            reasons.append((rec["row_id"], rec["case_id"], col, f"lesion {lesion}: {why}"))
         for fam, err in (meta.get("family_errors") or {}).items():
             reasons.append((rec["row_id"], rec["case_id"], f"{fam}/*", f"family failed: {err}"))
     if not frames:
         empty = pd.DataFrame(columns=carried)
         return empty, pd.DataFrame(reasons, columns=["row_id", "case_id", "column", "reason"])
     order: dict[str, None] = dict.fromkeys(carried)
+    present = set().union(*(f.columns for f in frames))
+    order.update(dict.fromkeys(c for c in LESION_COLUMNS if c in present))
     for f in frames:
         order.update(dict.fromkeys(c for c in f.columns if c not in order))
     merged = pd.concat(frames, ignore_index=True).reindex(columns=list(order))
-    feat_cols = [c for c in merged.columns if c not in carried]
+    feat_cols = [c for c in merged.columns if c not in carried and c not in LESION_COLUMNS]
     merged[feat_cols] = merged[feat_cols].astype("float64")
     return merged, pd.DataFrame(reasons, columns=["row_id", "case_id", "column", "reason"])
 
 
 def extract_batch(manifest, settings: Settings, out_dir=None, *, jobs: int = 1, dask: str | None = None,
-                  resume: bool = False, csv: bool = False, memory_limit_mb: int | None = None) -> BatchResult:
+                  resume: bool = False, csv: bool = False, memory_limit_mb: int | None = None,
+                  roi: str | None = None) -> BatchResult:
     """Extract features for every manifest row; returns a BatchResult (``.features`` is the merged DataFrame).
 
-    ``out_dir`` defaults to a temporary folder. One bad case never stops the others: it goes to the ledger.
+    ``manifest``: a table (path or DataFrame), a PyRadiomics batch CSV, or a DICOM root folder (one row per image
+    series and segmentation; ``roi`` keeps one ROI name, see :func:`load_manifest`). With ``settings.lesions`` a
+    case gives one row per lesion (``per_lesion``) or one aggregated row. ``out_dir`` defaults to a temporary
+    folder. One bad case never stops the others: it goes to the ledger.
     """
     import tempfile
 
-    df = load_manifest(manifest)
+    df = load_manifest(manifest, roi=roi)
+    if settings.lesions is not None and "lesion" in df.columns:
+        raise SettingsError(f"{manifest if not isinstance(manifest, pd.DataFrame) else 'manifest'}: it has a "
+                            f"'lesion' column and the settings split lesions ({settings.lesions.mode}); use one "
+                            "or the other")
     out = Path(out_dir) if out_dir is not None else Path(tempfile.mkdtemp(prefix="radiomix-batch-"))
     shard_dir = out / "shards"
     shard_dir.mkdir(parents=True, exist_ok=True)

@@ -17,7 +17,7 @@ import pandas as pd
 from radiomix.batch.manifest import file_digest
 from radiomix.settings import Settings
 
-SHARD_VERSION = 1
+SHARD_VERSION = 2  # 2: several rows per case (lesions), integer lesion columns
 
 
 def shard_paths(shard_dir: Path, row_id: str) -> tuple[Path, Path]:
@@ -29,7 +29,7 @@ def case_key(row: dict, settings: Settings) -> str:
     import hashlib
 
     parts = [file_digest(row["image"]), file_digest(row["mask"]), str(row.get("label")), str(row.get("roi")),
-             settings.digest(), str(SHARD_VERSION)]
+             str(row.get("series_uid")), settings.digest(), str(SHARD_VERSION)]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:24]
 
 
@@ -56,15 +56,31 @@ def _set_memory_limit(limit_mb: int | None):
     return old
 
 
+def _one_blas_thread():
+    """BLAS at one thread while a case runs: parallelism comes from the worker processes, and a multi-threaded BLAS
+    sums long dot products in an order that depends on its thread count (Dask's nanny sets 1, a plain process keeps
+    the default), which would make results differ between engines in the last bits."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - comes with scikit-learn
+        import contextlib
+
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
 def read_inputs(row: dict):
-    """Read a manifest row's image and mask (ITK files, .npy, or DICOM when the DICOM reader is available)."""
+    """Read a manifest row's image and mask (ITK files, .npy, or a DICOM series folder, ``series_uid`` choosing one
+    series; RTSTRUCT/SEG masks are rasterised on the image, ``roi`` choosing the ROI)."""
     from radiomix.io import read_image, read_mask
 
     label = row.get("label")
     label = None if label is None or pd.isna(label) else int(label)
     roi = row.get("roi")
     roi = None if roi is None or (isinstance(roi, float) and pd.isna(roi)) else str(roi)
-    image = read_image(row["image"])
+    uid = row.get("series_uid")
+    uid = None if uid is None or (isinstance(uid, float) and pd.isna(uid)) else str(uid)
+    image = read_image(row["image"], series_uid=uid) if uid else read_image(row["image"])
     mask = read_mask(row["mask"], label=label, image=image, roi=roi)
     return image, mask
 
@@ -72,7 +88,7 @@ def read_inputs(row: dict):
 def run_case(row: dict, settings: Settings, shard_dir: str, resume: bool = False,
              memory_limit_mb: int | None = None) -> dict:
     """Process one manifest row; returns a small status dict (nothing large travels back)."""
-    from radiomix.extract import extract
+    from radiomix.extract import extract_lesions
 
     shard_dir = Path(shard_dir)
     data_path, meta_path = shard_paths(shard_dir, row["row_id"])
@@ -95,11 +111,15 @@ def run_case(row: dict, settings: Settings, shard_dir: str, resume: bool = False
     caught: list[str] = []
     try:
         old_limit = _set_memory_limit(memory_limit_mb)
-        with warnings.catch_warnings(record=True) as wlist:
+        with _one_blas_thread(), warnings.catch_warnings(record=True) as wlist:
             warnings.simplefilter("always")
+            params = getattr(settings, "pyradiomics", None)
+            if params is not None and pd.isna(row.get("label")) and pd.isna(row.get("roi")):
+                # PyRadiomics mode: without a label column the parameter file's label applies (PyRadiomics: 1)
+                row = {**row, "label": int(params.get("label"))}
             image, mask = read_inputs(row)
             stage = "extract"
-            fs = extract(image, mask, settings, on_family_error="record")
+            sets = extract_lesions(image, mask, settings, on_family_error="record")
             caught = sorted({f"{w.category.__name__}: {w.message}" for w in wlist})
     except MemoryError:
         return {**status, "status": "failed", "stage": stage, "error_type": "MemoryError",
@@ -112,17 +132,44 @@ def run_case(row: dict, settings: Settings, shard_dir: str, resume: bool = False
     finally:
         if old_limit is not None:
             resource.setrlimit(resource.RLIMIT_AS, old_limit)
-    values = fs.to_dict()
-    frame = pd.DataFrame([values], columns=list(values), dtype="float64")
+    frame = shard_frame(sets)
     import io
 
     buf = io.BytesIO()
     frame.to_parquet(buf, index=False)
     _atomic_write_bytes(data_path, buf.getvalue())
     seconds = time.perf_counter() - t0
-    meta = {"key": key, "row_id": row["row_id"], "case_id": row["case_id"], "family_errors": fs.errors,
-            "nan_reasons": fs.nan_reasons(), "warnings": caught, "timings_s": fs.provenance.get("timings_s"),
-            "seconds": round(seconds, 4), "host": status["host"],
-            "inputs": {"image": row["image"], "mask": row["mask"]}}
+    errors = _family_errors(sets)
+    meta = {"key": key, "row_id": row["row_id"], "case_id": row["case_id"], "family_errors": errors,
+            "warnings": caught, "seconds": round(seconds, 4), "host": status["host"],
+            "inputs": {"image": row["image"], "mask": row["mask"]}, "n_rows": len(sets)}
+    if sets[0].lesion.get("lesion") is None:  # one row
+        meta.update(nan_reasons=sets[0].nan_reasons(), timings_s=sets[0].provenance.get("timings_s"))
+    else:  # one row per lesion
+        meta.update(lesion_nan_reasons=[[fs.lesion["lesion"], c, why] for fs in sets
+                                        for c, why in fs.nan_reasons().items()],
+                    timings_s=[fs.provenance.get("timings_s") for fs in sets])
     _atomic_write_bytes(meta_path, json.dumps(meta, indent=1, default=str).encode())
-    return {**status, "status": "done", "seconds": seconds, "family_errors": fs.errors}
+    return {**status, "status": "done", "seconds": seconds, "family_errors": errors, "n_rows": len(sets)}
+
+
+def _family_errors(sets) -> dict[str, str]:
+    if len(sets) == 1:
+        return dict(sets[0].errors)
+    return {f"lesion{fs.lesion.get('lesion')}/{k}": v for fs in sets for k, v in fs.errors.items()}
+
+
+def shard_frame(sets) -> pd.DataFrame:
+    """The rows of one case: lesion columns (integers for counts, float64 otherwise) then float64 features, in
+    order of first appearance; a feature missing from one lesion's row is NaN."""
+    from radiomix.io.lesions import INTEGER_LESION_COLUMNS, LESION_COLUMNS
+
+    lesion_cols = [c for c in LESION_COLUMNS if any(c in fs.lesion for fs in sets)]
+    feats: dict[str, None] = {}
+    for fs in sets:
+        feats.update(dict.fromkeys(v.column for v in fs.values))
+    frame = pd.DataFrame([fs.to_dict() for fs in sets], columns=list(feats), dtype="float64")
+    for i, c in enumerate(lesion_cols):
+        vals = [fs.lesion.get(c) for fs in sets]
+        frame.insert(i, c, pd.array(vals, dtype="int64" if c in INTEGER_LESION_COLUMNS else "float64"))
+    return frame

@@ -432,44 +432,74 @@ def _read_native(path: Path, ds: Dataset, offset: int) -> np.ndarray | None:
     return arr
 
 
+def _planes(frames: Sequence[Frame]) -> list[np.ndarray]:
+    """The stored pixel values of each plane (views into each file's pixel data; a multi-frame file is read once).
+    Single-frame files are read in a few threads: file reads and decoders release the GIL."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def load(f: Frame) -> np.ndarray:
+        arr = None
+        if f.header is not None and f.pixel_offset is not None:
+            arr = _read_native(f.path, f.header, f.pixel_offset)
+        if arr is None:
+            _, arr = _read_pixels(f.path)
+        return arr
+
+    first = {}
+    for f in frames:
+        first.setdefault(f.path, f)
+    if len(first) > 8:
+        with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+            by_path = dict(zip(first, pool.map(load, first.values())))
+    else:
+        by_path = {p: load(f) for p, f in first.items()}
+    out = []
+    for f in frames:
+        arr = by_path[f.path]
+        if f.index is not None and arr.ndim == 2 and f.index > 0:
+            raise InputError(f"{f.where()}: the file holds one frame of pixel data, the header lists more")
+        plane = arr if f.index is None else (arr[f.index] if arr.ndim == 3 else arr)
+        if plane.shape != (f.rows, f.columns):
+            raise InputError(f"{f.where()}: pixel data shape {plane.shape} does not match Rows x Columns "
+                             f"{f.rows} x {f.columns}")
+        out.append(plane)
+    return out
+
+
 def read_frames(frames: Sequence[Frame], source: str) -> np.ndarray:
     """Pixel values of sorted planes as a (z, y, x) array with each plane's slope and intercept applied.
 
-    The result is int16/int32 when every slope and intercept is an integer (CT in HU stays exact and compact),
-    float32 otherwise (computed in float64 first).
+    The result is int16/int32 when every slope and intercept is an integer (CT in HU stays exact and compact; the
+    type is the smallest that holds the rescaled values, chosen from each plane's range before the volume is
+    filled, so no int64 volume is ever made), float64 otherwise.
     """
     slopes = np.asarray([f.slope for f in frames])
     icpts = np.asarray([f.intercept for f in frames])
     integer = bool(np.all(slopes == np.round(slopes)) and np.all(icpts == np.round(icpts)))
-    out = np.empty((len(frames), frames[0].rows, frames[0].columns), dtype=np.int64 if integer else np.float64)
-    cache: dict[Path, np.ndarray] = {}
-    for k, f in enumerate(frames):
-        if f.path not in cache:
-            if cache and f.index is None:
-                cache.clear()
-            arr = None
-            if f.header is not None and f.pixel_offset is not None:
-                arr = _read_native(f.path, f.header, f.pixel_offset)
-            if arr is None:
-                _, arr = _read_pixels(f.path)
-            cache[f.path] = arr
-        arr = cache[f.path]
-        plane = arr if f.index is None else (arr[f.index] if arr.ndim == 3 else arr)
-        if f.index is not None and arr.ndim == 2 and f.index > 0:
-            raise InputError(f"{f.where()}: the file holds one frame of pixel data, the header lists more")
-        if plane.shape != (f.rows, f.columns):
-            raise InputError(f"{f.where()}: pixel data shape {plane.shape} does not match Rows x Columns "
-                             f"{f.rows} x {f.columns}")
-        if integer:
-            out[k] = plane.astype(np.int64) * int(f.slope) + int(f.intercept)
-        else:
-            out[k] = plane.astype(np.float64) * f.slope + f.intercept
-    if integer:
-        lo, hi = (int(out.min()), int(out.max())) if out.size else (0, 0)
-        for dt in (np.int16, np.int32):
-            if np.iinfo(dt).min <= lo and hi <= np.iinfo(dt).max:
-                return out.astype(dt)
+    planes = _planes(frames)
+    shape = (len(frames), frames[0].rows, frames[0].columns)
+    if not integer:
+        out = np.empty(shape, dtype=np.float64)
+        for k, (f, plane) in enumerate(zip(frames, planes)):
+            np.multiply(plane, f.slope, out=out[k], dtype=np.float64)
+            out[k] += f.intercept
         return out
+    lo = hi = 0
+    for k, (f, plane) in enumerate(zip(frames, planes)):
+        a, b = (int(plane.min()) * int(f.slope), int(plane.max()) * int(f.slope)) if plane.size else (0, 0)
+        a, b = min(a, b) + int(f.intercept), max(a, b) + int(f.intercept)
+        lo, hi = (a, b) if k == 0 else (min(lo, a), max(hi, b))
+    dtype = next((dt for dt in (np.int16, np.int32) if np.iinfo(dt).min <= lo and hi <= np.iinfo(dt).max), np.int64)
+    out = np.empty(shape, dtype=dtype)
+    for k, (f, plane) in enumerate(zip(frames, planes)):
+        slope, icpt = int(f.slope), int(f.intercept)
+        if slope == 1 and np.can_cast(plane.dtype, dtype):
+            np.add(plane, icpt, out=out[k], dtype=dtype, casting="unsafe")  # the range check above holds it
+        else:
+            tmp = plane.astype(np.int64)  # one plane: intermediate products never overflow
+            tmp *= slope
+            tmp += icpt
+            out[k] = tmp
     return out
 
 
@@ -623,6 +653,49 @@ def _frame_of_reference(ds: Dataset) -> set[str]:
     return out
 
 
+def series_segmentations(found: DicomFolder) -> dict[str, list[tuple[DicomSeries, bool]]]:
+    """The RTSTRUCT/SEG objects that belong to each image series: image series UID -> [(segmentation, by_frame)].
+
+    A segmentation belongs to the series it references by SeriesInstanceUID; one that references none of the image
+    series found belongs, by frame of reference (``by_frame`` true), to the image series sharing its frame of
+    reference, preferring those of its own study."""
+    images = found.image_series()
+    links: dict[str, list[tuple[DicomSeries, bool]]] = defaultdict(list)
+    for seg in found.segmentations():
+        refs = _referenced_series(seg.first) & {s.uid for s in images}
+        if refs:
+            for r in sorted(refs):
+                links[r].append((seg, False))
+            continue
+        fors = _frame_of_reference(seg.first)
+        same_for = [s for s in images if s.frame_of_reference_uid in fors]
+        study = str(seg.first.get("StudyInstanceUID", "") or "")
+        same_study = [s for s in same_for if str(s.first.get("StudyInstanceUID", "") or "") == study]
+        candidates = same_study or same_for
+        classes = _referenced_sop_classes(seg.first)  # e.g. contours drawn on CT images: not the PET of that frame
+        candidates = [s for s in candidates if str(s.first.get("SOPClassUID", "")) in classes] or candidates
+        for s in candidates:
+            links[s.uid].append((seg, True))
+    return links
+
+
+def _referenced_sop_classes(ds: Dataset) -> set[str]:
+    """SOP classes of the images an RTSTRUCT or SEG says it was drawn on (ContourImageSequence,
+    ReferencedInstanceSequence), even when their instance UIDs are not in the folder."""
+    items = []
+    for fr in ds.get("ReferencedFrameOfReferenceSequence", []) or []:
+        for st in fr.get("RTReferencedStudySequence", []) or []:
+            for se in st.get("RTReferencedSeriesSequence", []) or []:
+                items += list(se.get("ContourImageSequence", []) or [])
+    for se in ds.get("ReferencedSeriesSequence", []) or []:
+        items += list(se.get("ReferencedInstanceSequence", []) or [])
+    if not items:
+        for rc in ds.get("ROIContourSequence", []) or []:
+            for c in rc.get("ContourSequence", []) or []:
+                items += list(c.get("ContourImageSequence", []) or [])
+    return {str(i.get("ReferencedSOPClassUID", "")) for i in items} - {""}
+
+
 def _segmentation_label(s: DicomSeries) -> str:
     ds = s.first
     if s.kind == "rtstruct":
@@ -646,18 +719,8 @@ def list_dicom(folder, *, key: bytes | str | None = None, keep_identifiers: bool
     if not keep_identifiers and key is None:
         key = load_or_create_key()
     images = found.image_series()
-    links: dict[str, list[str]] = defaultdict(list)
-    for seg in found.segmentations():
-        label = _segmentation_label(seg)
-        refs = _referenced_series(seg.first) & {s.uid for s in images}
-        if refs:
-            for r in refs:
-                links[r].append(label)
-            continue
-        fors = _frame_of_reference(seg.first)
-        for s in images:
-            if s.frame_of_reference_uid in fors:
-                links[s.uid].append("~" + label)
+    links = {uid: [("~" if by_frame else "") + _segmentation_label(seg) for seg, by_frame in segs]
+             for uid, segs in series_segmentations(found).items()}
     out = []
     for s in images:
         ds = s.first

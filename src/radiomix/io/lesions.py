@@ -10,6 +10,10 @@
   - ``"merged"``: the features of all lesions as one region of interest.
 
   Each row also gets ``lesion_count`` and ``lesion_volume_total_mm3``.
+
+* :func:`describe_lesions` gives the columns that identify one lesion in a per-lesion table (:data:`LESION_COLUMNS`):
+  its rank, voxel count, volume and centroid in patient coordinates (mm). ``radiomix.extract.extract_lesions`` uses
+  these to extract one row per lesion, or one aggregated row, under ``Settings.lesions``.
 """
 
 from __future__ import annotations
@@ -26,6 +30,12 @@ from radiomix.image import Mask
 Policy = Literal["largest", "volume_weighted_mean", "merged"]
 POLICIES: tuple[str, ...] = ("largest", "volume_weighted_mean", "merged")
 _STRUCTURE_RANK = {6: 1, 18: 2, 26: 3}
+#: identification columns of lesion rows, in output order (they come before the feature columns)
+LESION_COLUMNS: tuple[str, ...] = ("lesion", "lesion_voxels", "lesion_volume_mm3", "lesion_centroid_x_mm",
+                                   "lesion_centroid_y_mm", "lesion_centroid_z_mm", "lesion_count",
+                                   "lesion_volume_total_mm3")
+#: the lesion columns that hold counts (integers); the others are float64
+INTEGER_LESION_COLUMNS: tuple[str, ...] = ("lesion", "lesion_voxels", "lesion_count")
 
 
 def label_lesions(mask: Mask, connectivity: int = 26) -> tuple[np.ndarray, int]:
@@ -41,25 +51,30 @@ def label_lesions(mask: Mask, connectivity: int = 26) -> tuple[np.ndarray, int]:
     return labels, int(n)
 
 
-def split_lesions(mask: Mask, connectivity: int = 26, min_voxels: int = 1) -> list[Mask]:
-    """The connected components of ``mask`` as separate masks on the same grid, largest first.
-
-    Components with fewer than ``min_voxels`` voxels are dropped. ``Mask.label`` holds the rank (1 = largest).
-    """
+def lesion_labels(mask: Mask, connectivity: int = 26, min_voxels: int = 1) -> tuple[np.ndarray, list[int]]:
+    """Component labels of ``mask`` and the labels kept (at least ``min_voxels`` voxels), largest first; ties keep
+    scan order. One label array, no mask per lesion: callers make each lesion's mask when they need it."""
     labels, n = label_lesions(mask, connectivity)
     if n == 0:
         raise EmptyMaskError(f"{mask.source}: the mask is empty: no lesion")
     sizes = np.bincount(labels.ravel(), minlength=n + 1)[1:]
     order = np.argsort(-sizes, kind="stable")  # stable: ties keep scan order
-    out = []
-    for rank, i in enumerate(order, start=1):
-        if sizes[i] < min_voxels:
-            continue
-        out.append(Mask(labels == i + 1, mask.geometry, f"{mask.source}#lesion{rank}", label=rank))
-    if not out:
+    kept = [int(i) + 1 for i in order if sizes[i] >= min_voxels]
+    if not kept:
         raise EmptyMaskError(f"{mask.source}: no lesion has at least {min_voxels} voxels "
                              f"(largest: {int(sizes.max())})")
-    return out
+    return labels, kept
+
+
+def split_lesions(mask: Mask, connectivity: int = 26, min_voxels: int = 1) -> list[Mask]:
+    """The connected components of ``mask`` as separate masks on the same grid, largest first.
+
+    Components with fewer than ``min_voxels`` voxels are dropped. ``Mask.label`` holds the rank (1 = largest).
+    Each lesion is a full-size mask: for many lesions on a large grid use :func:`lesion_labels`.
+    """
+    labels, kept = lesion_labels(mask, connectivity, min_voxels)
+    return [Mask(labels == lab, mask.geometry, f"{mask.source}#lesion{rank}", label=rank)
+            for rank, lab in enumerate(kept, start=1)]
 
 
 def aggregate_values(values: list[Mapping[str, float]], volumes: list[float],
@@ -104,3 +119,18 @@ def aggregate_lesions(mask: Mask, compute: Callable[[Mask], Mapping[str, float]]
     row["lesion_count"] = float(len(lesions))
     row["lesion_volume_total_mm3"] = float(sum(volumes))
     return row
+
+
+def describe_lesions(labels: np.ndarray, kept: list[int], geometry) -> list[dict[str, float | int]]:
+    """The identification columns of each kept lesion, in the order of ``kept``: ``lesion`` (rank, 1 = largest),
+    ``lesion_voxels``, ``lesion_volume_mm3`` and the centroid of its voxel centres in patient coordinates (mm)."""
+    sizes = np.bincount(labels.ravel(), minlength=max(kept) + 1)
+    centres = ndimage.center_of_mass(labels > 0, labels, kept)
+    out = []
+    for rank, (lab, c) in enumerate(zip(kept, centres), start=1):
+        x, y, z = geometry.index_to_physical(np.asarray(c, dtype=float))
+        out.append({"lesion": rank, "lesion_voxels": int(sizes[lab]),
+                    "lesion_volume_mm3": float(sizes[lab] * geometry.voxel_volume),
+                    "lesion_centroid_x_mm": float(x), "lesion_centroid_y_mm": float(y),
+                    "lesion_centroid_z_mm": float(z)})
+    return out
