@@ -71,13 +71,18 @@ def load_manifest(manifest, *, roi: str | None = None, key: bytes | str | None =
         df[col] = [str(p if Path(p).is_absolute() else (base / p)) for p in df[col].astype(str)]
     if "label" in df.columns:
         df["label"] = df["label"].astype("Int64")
-    df["row_id"] = [_row_id(r, key_cols) for r in df[key_cols].astype(str).to_dict("records")]
+    df["row_id"] = [_row_id(r, key_cols) for r in df[key_cols].to_dict("records")]
     return df.reset_index(drop=True)
+
+
+def _blank(v) -> bool:
+    return v is None or (isinstance(v, float) and v != v) or v is pd.NA
 
 
 def _row_id(rec: dict, key_cols) -> str:
     """A file-name-safe unique id of one manifest row (case plus lesion/roi/timepoint)."""
-    raw = "|".join(rec[c] for c in key_cols)
+    # empty cells (NaN/None, e.g. no ROI on a NIfTI row) are "" so pandas versions agree on the id
+    raw = "|".join("" if _blank(rec[c]) else str(rec[c]) for c in key_cols)
     safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in raw)[:80]
     return f"{safe}-{hashlib.sha1(raw.encode()).hexdigest()[:8]}"
 
