@@ -27,12 +27,29 @@ console = Console(width=None if sys.stdout.isatty() else 200)
 err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 
 
-def _settings(preset_name: str | None, settings_file: Path | None):
+def _settings(preset_name: str | None, settings_file: Path | None, pyradiomics_params: Path | None = None,
+              names: str = "radiomix"):
     from radiomix.settings import load_settings, preset
 
+    if names not in ("radiomix", "pyradiomics"):
+        raise typer.BadParameter("--names must be radiomix or pyradiomics")
+    if pyradiomics_params is not None:
+        if preset_name is not None or settings_file is not None:
+            raise typer.BadParameter("--pyradiomics-params cannot be combined with --preset or --settings")
+        from radiomix.compat.pyradiomics import settings_from_params
+
+        return settings_from_params(pyradiomics_params, name=pyradiomics_params.stem)
     if (preset_name is None) == (settings_file is None):
-        raise typer.BadParameter("give exactly one of --preset NAME or --settings FILE")
-    return preset(preset_name) if preset_name else load_settings(settings_file)
+        raise typer.BadParameter("give exactly one of --preset NAME, --settings FILE or --pyradiomics-params FILE")
+    s = preset(preset_name) if preset_name else load_settings(settings_file)
+    if names == "pyradiomics" and s.pyradiomics is None:
+        raise typer.BadParameter("--names pyradiomics needs PyRadiomics mode (--pyradiomics-params or a pyradiomics "
+                                 "preset/settings)")
+    return s
+
+
+_PYRADIOMICS_HELP = "PyRadiomics parameter file (YAML/JSON): PyRadiomics compatibility mode"
+_NAMES_HELP = "feature column names: radiomix (original_glcm_contrast) or pyradiomics (original_glcm_Contrast)"
 
 
 def write_table(df, out: Path | None) -> None:
@@ -50,6 +67,10 @@ def write_table(df, out: Path | None) -> None:
     err_console.print(f"wrote {out}")
 
 
+_LESIONS_HELP = ("split the mask into lesions (connected components): per-lesion (one row each, largest first), "
+                 "largest, volume-weighted or merged (one row); overrides the settings' lesions")
+
+
 @app.command()
 def extract(
     image: Path = typer.Argument(..., help="image file (NIfTI, NRRD, MHA) or DICOM series folder"),
@@ -60,23 +81,56 @@ def extract(
     settings: Path | None = typer.Option(None, help="settings YAML file"),
     format: str = typer.Option("wide", help="wide (one row) or long (one row per value)"),
     out: Path | None = typer.Option(None, help="output .csv or .parquet (default: print)"),
+    lesions: str | None = typer.Option(None, help=_LESIONS_HELP),
+    lesion_connectivity: int = typer.Option(26, help="lesion connectivity: 6, 18, 26 (3D) or 4, 8 (per slice)"),
+    lesion_min_voxels: int = typer.Option(1, help="ignore lesions with fewer voxels"),
+    pyradiomics_params: Path | None = typer.Option(None, "--pyradiomics-params", help=_PYRADIOMICS_HELP),
+    names: str = typer.Option("radiomix", help=_NAMES_HELP),
 ):
-    """Extract features of one ROI."""
+    """Extract features of one ROI (or of each lesion in it, with --lesions per-lesion)."""
     import pandas as pd
 
-    from radiomix.extract import extract as run_extract
+    from radiomix.extract import extract_lesions
     from radiomix.io import read_image, read_mask
 
-    s = _settings(preset, settings)
+    s = _with_lesions(_settings(preset, settings, pyradiomics_params, names), lesions, lesion_connectivity,
+                      lesion_min_voxels)
+    if label is None and s.pyradiomics is not None:  # PyRadiomics' label setting (default 1)
+        label = int(s.pyradiomics.get("label"))
     img = read_image(image)
-    fs = run_extract(img, read_mask(mask, label=label, image=img, roi=roi), s)
+    sets = extract_lesions(img, read_mask(mask, label=label, image=img, roi=roi), s)
     if format == "wide":
-        df = pd.DataFrame([fs.to_wide()])
+        df = pd.DataFrame([{**fs.lesion, **fs.to_dict()} for fs in sets])
     elif format == "long":
-        df = fs.to_long()
+        df = pd.concat([fs.to_long().assign(**fs.lesion) for fs in sets], ignore_index=True)
+        df = df[[*sets[0].lesion, *[c for c in df.columns if c not in sets[0].lesion]]]
     else:
         raise typer.BadParameter("--format must be wide or long")
+    if names == "pyradiomics":
+        from radiomix.compat.pyradiomics.names import column_to_pyradiomics, rename_table
+
+        if format == "wide":
+            df = rename_table(df)
+        else:
+            df["pyradiomics_name"] = [column_to_pyradiomics(f"{r.image_type}_{r.family}_{r.feature}")
+                                      for r in df.itertuples()]
     write_table(df, out)
+
+
+def _with_lesions(s, mode: str | None, connectivity: int, min_voxels: int):
+    """The settings with ``lesions`` set from the command line (unchanged when ``mode`` is None)."""
+    if mode is None:
+        return s
+    from pydantic import ValidationError
+
+    from radiomix.settings import Lesions
+
+    try:
+        spec = Lesions(mode=mode, connectivity=connectivity, min_voxels=min_voxels)
+    except ValidationError as exc:
+        raise typer.BadParameter(f"--lesions {mode} / --lesion-connectivity {connectivity} / --lesion-min-voxels "
+                                 f"{min_voxels}: {exc.errors()[0]['msg']}") from None
+    return s.replace(lesions=spec)
 
 
 @app.command()
@@ -90,18 +144,39 @@ def batch(
     resume: bool = typer.Option(False, help="skip cases whose shard exists with matching input and settings hashes"),
     csv: bool = typer.Option(False, help="also write features.csv"),
     memory_limit_mb: int | None = typer.Option(None, help="per-worker memory limit; a case over it fails alone"),
+    roi: str | None = typer.Option(None, help="DICOM folder as manifest: only this ROI / segment (default: all)"),
+    lesions: str | None = typer.Option(None, help=_LESIONS_HELP),
+    lesion_connectivity: int = typer.Option(26, help="lesion connectivity: 6, 18, 26 (3D) or 4, 8 (per slice)"),
+    lesion_min_voxels: int = typer.Option(1, help="ignore lesions with fewer voxels"),
+    pyradiomics_params: Path | None = typer.Option(None, "--pyradiomics-params", help=_PYRADIOMICS_HELP),
+    names: str = typer.Option("radiomix", help=_NAMES_HELP),
 ):
-    """Extract features for a cohort. Exit code 0: all cases done; 1: some failed (see failures.parquet);
-    2: bad arguments or settings."""
+    """Extract features for a cohort. MANIFEST: a table, a PyRadiomics batch CSV (Image, Mask [, Label, ID]) or a
+    DICOM root folder. Exit code 0: all cases done; 1: some failed (see failures.parquet); 2: bad arguments or
+    settings."""
     from radiomix.batch import extract_batch
 
-    s = _settings(preset, settings)
+    s = _with_lesions(_settings(preset, settings, pyradiomics_params, names), lesions, lesion_connectivity,
+                      lesion_min_voxels)
     res = extract_batch(manifest, s, out, jobs=jobs, dask=dask, resume=resume, csv=csv,
-                        memory_limit_mb=memory_limit_mb)
+                        memory_limit_mb=memory_limit_mb, roi=roi)
     n = len(res.statuses)
     skipped = sum(st.get("status") == "skipped" for st in res.statuses)
     err_console.print(f"{n} cases: {n - res.n_failed_cases - skipped} extracted, {skipped} skipped (resume), "
                       f"{res.n_failed_cases} failed; results in {res.out_dir}")
+    if names == "pyradiomics":  # rename the merged tables' feature columns PyRadiomics-style
+        import pandas as pd
+
+        from radiomix.compat.pyradiomics.names import rename_table
+
+        for table in (Path(res.out_dir) / "features.parquet", Path(res.out_dir) / "features.csv"):
+            if table.exists():
+                df = pd.read_parquet(table) if table.suffix == ".parquet" else pd.read_csv(table)
+                df = rename_table(df)
+                if table.suffix == ".parquet":
+                    df.to_parquet(table, index=False)
+                else:
+                    df.to_csv(table, index=False, float_format="%.10g")
     if len(res.failures):
         for rec in res.failures.head(20).to_dict("records"):
             err_console.print(f"  failed {rec['case_id']} [{rec['stage']}] {rec['error_type']}: {rec['message']}")

@@ -27,6 +27,8 @@ class FeatureSet:
     provenance: dict = field(default_factory=dict)
     #: families that raised (only with ``on_family_error="record"``): "image_type/family" -> "ErrorType: message"
     errors: dict[str, str] = field(default_factory=dict)
+    #: lesion columns (``radiomix.io.lesions.LESION_COLUMNS``) when made by :func:`extract_lesions`, else empty
+    lesion: dict = field(default_factory=dict)
 
     def nan_reasons(self) -> dict[str, str]:
         """Why each NaN value is NaN: a documented degenerate input (the feature is undefined for this ROI)."""
@@ -124,6 +126,10 @@ def extract(image: Image, mask: Mask, settings: Settings, *, diagnostics: str = 
     """
     if on_family_error not in ("raise", "record"):
         raise ValueError("on_family_error must be 'raise' or 'record'")
+    if getattr(settings, "pyradiomics", None) is not None:  # PyRadiomics compatibility mode
+        from radiomix.compat.pyradiomics.extract import extract_pyradiomics
+
+        return extract_pyradiomics(image, mask, settings, on_family_error=on_family_error)
     t0 = time.perf_counter()
     try:
         prepared = prepare(image, mask, settings, diagnostics=diagnostics, margin_mm=filter_margin_mm(image, settings))
@@ -135,6 +141,15 @@ def extract(image: Image, mask: Mask, settings: Settings, *, diagnostics: str = 
     errors: dict[str, str] = {}
     values = compute_families(roi, settings.families, errors if on_family_error == "record" else None)
     values += filtered_features(prepared, settings, errors if on_family_error == "record" else None)
+    if settings.deep_features is not None:  # embeddings of a user network on the same preprocessed crop
+        from radiomix.features.deep import deep_feature_values
+
+        try:
+            values += deep_feature_values(prepared, settings.deep_features)
+        except Exception as exc:
+            if on_family_error != "record":
+                raise
+            errors["original/deep"] = f"{type(exc).__name__}: {exc}"
     t2 = time.perf_counter()
     provenance = {
         "radiomix_version": __version__,
@@ -147,3 +162,54 @@ def extract(image: Image, mask: Mask, settings: Settings, *, diagnostics: str = 
         "roi_voxels": int(np.count_nonzero(prepared.mask_int.array)),
     }
     return FeatureSet(values, dict(prepared.diagnostics), provenance, errors)
+
+
+def extract_lesions(image: Image, mask: Mask, settings: Settings, **kwargs) -> list[FeatureSet]:
+    """Extract under ``settings.lesions``: the mask's connected components (largest first, ties in scan order).
+
+    ``per_lesion`` gives one FeatureSet per lesion, each with ``.lesion`` = rank, voxel count, volume, centroid (mm)
+    and ``lesion_count``; ``largest``, ``volume_weighted_mean`` and ``merged`` give one FeatureSet whose ``.lesion``
+    holds ``lesion_count`` and ``lesion_volume_total_mm3``. Without ``settings.lesions`` it is ``[extract(...)]``.
+    ``kwargs`` go to :func:`extract`.
+    """
+    from radiomix.io.lesions import aggregate_values, describe_lesions, lesion_labels
+
+    spec = settings.lesions
+    if spec is None:
+        return [extract(image, mask, settings, **kwargs)]
+    try:
+        labels, kept = lesion_labels(mask, spec.connectivity, spec.min_voxels)
+    except Exception as exc:
+        exc.stage = "preprocess"
+        raise
+    described = describe_lesions(labels, kept, mask.geometry)
+    summary = {"lesion_count": len(kept),
+               "lesion_volume_total_mm3": float(sum(d["lesion_volume_mm3"] for d in described))}
+
+    def part(rank: int) -> Mask:  # one lesion's mask at a time: memory stays one mask, however many lesions
+        return Mask(labels == kept[rank - 1], mask.geometry, f"{mask.source}#lesion{rank}", label=rank)
+
+    if spec.mode == "per_lesion":
+        out = []
+        for desc in described:
+            fs = extract(image, part(desc["lesion"]), settings, **kwargs)
+            fs.lesion = {**desc, "lesion_count": len(kept)}
+            out.append(fs)
+        return out
+    if spec.mode in ("largest", "merged"):
+        roi = part(1) if spec.mode == "largest" else Mask(np.isin(labels, kept), mask.geometry, mask.source)
+        fs = extract(image, roi, settings, **kwargs)
+        fs.lesion = summary
+        return [fs]
+    sets = [extract(image, part(d["lesion"]), settings, **kwargs) for d in described]
+    template: dict[str, FeatureValue] = {}
+    for fs in sets:  # a family that failed on one lesion only: that lesion counts as NaN there
+        template.update({v.column: v for v in fs.values if v.column not in template})
+    rows = [{c: fs.to_dict().get(c, float("nan")) for c in template} for fs in sets]
+    combined = aggregate_values(rows, [d["lesion_volume_mm3"] for d in described], "volume_weighted_mean")
+    values = [FeatureValue(v.image_type, v.family, v.feature, v.ibsi_feature, v.aggregation, combined[c])
+              for c, v in template.items()]
+    errors = {f"lesion{k}/{key}": msg for k, fs in enumerate(sets, start=1) for key, msg in fs.errors.items()}
+    seconds = sum(sum((fs.provenance.get("timings_s") or {}).values()) for fs in sets)
+    provenance = {**sets[0].provenance, "lesion_policy": spec.mode, "timings_s": {"total": round(seconds, 6)}}
+    return [FeatureSet(values, dict(sets[0].diagnostics), provenance, errors, summary)]

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from radiomix.errors import SettingsError
 from radiomix.filters.spec import FilterSpec
+from radiomix.compat.pyradiomics.params import PyRadiomicsParams, bin_setting, default_params
 
 SETTINGS_VERSION = 1
 
@@ -140,6 +141,79 @@ class LocalIntensity(_Frozen):
     radius_mm: float = Field(6.2035, gt=0, description="sphere radius for the 1 cm^3 peak (IBSI 3.2)")
 
 
+class Lesions(_Frozen):
+    """Several lesions in one mask: its connected components (:mod:`radiomix.io.lesions`). ``mode``: ``per_lesion``
+    (one row per lesion, largest first), or one patient row: ``largest``, ``volume_weighted_mean`` (alias
+    ``volume_weighted``) or ``merged`` (all kept lesions as one ROI). Components under ``min_voxels`` are dropped.
+    Applied by ``radiomix.extract.extract_lesions``, ``radiomix batch`` and ``radiomix extract``; ``extract()`` itself
+    takes the mask as given."""
+
+    mode: Literal["per_lesion", "largest", "volume_weighted_mean", "merged"]
+    connectivity: Literal[4, 6, 8, 18, 26] = Field(26, description="6/18/26 in 3D; 4/8: per slice")
+    min_voxels: int = Field(1, ge=1, description="drop components with fewer voxels")
+
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _alias(cls, v):
+        v = str(v).replace("-", "_") if isinstance(v, str) else v
+        return "volume_weighted_mean" if v == "volume_weighted" else v
+
+
+class Normalisation(_Frozen):
+    """Image-level intensity harmonisation, applied to the whole image before resampling (recorded in provenance
+    through the settings digest). ``method``: ``zscore`` (over ``region``), ``nyul`` (Nyul-Udupa piecewise-linear
+    histogram standardisation with landmarks learned from a cohort by ``NyulStandardiser`` and saved to
+    ``landmarks_file``), ``whitestripe`` (Shinohara et al. 2014, MR: normal-appearing white matter peak of a T1 or T2
+    image; ``region: roi`` restricts the search to the mask); ``None`` for bias-field correction only.
+    ``bias_field: n4`` runs N4 (SimpleITK) first."""
+
+    method: Literal["zscore", "nyul", "whitestripe"] | None = None
+    region: Literal["image", "roi"] = Field("image", description="voxels the statistics come from")
+    scale: float = Field(1.0, gt=0, description="zscore: multiply the z-scores by this")
+    clip_sd: float | None = Field(None, gt=0, description="zscore: clip to +- clip_sd * scale")
+    landmarks_file: str | None = Field(None, description="nyul: JSON landmarks file written by NyulStandardiser.save")
+    whitestripe_contrast: Literal["t1", "t2"] = "t1"
+    whitestripe_width: float = Field(0.05, gt=0, lt=0.5, description="whitestripe: quantile half-width of the stripe")
+    bias_field: Literal["n4"] | None = Field(None, description="n4: N4 bias-field correction before normalising")
+    n4_shrink_factor: int = Field(4, ge=1)
+    n4_iterations: tuple[int, ...] = Field((50, 50, 50, 50), description="N4 iterations per fitting level")
+    n4_mask: Literal["otsu", "roi", "none"] = Field("otsu", description="voxels N4 fits the bias field on")
+
+    @model_validator(mode="after")
+    def _complete(self):
+        if self.method == "nyul" and not self.landmarks_file:
+            raise ValueError("method nyul needs landmarks_file (write one with NyulStandardiser.save)")
+        if self.method is None and self.bias_field is None:
+            raise ValueError("give a method, a bias_field, or both (or leave normalisation out)")
+        if not self.n4_iterations or any(i < 1 for i in self.n4_iterations):
+            raise ValueError(f"n4_iterations must be positive integers, got {self.n4_iterations}")
+        return self
+
+
+class DeepFeatures(_Frozen):
+    """Deep features (``radiomix.features.deep``, needs ``radiomix[deep]``): embeddings of a user-provided TorchScript
+    or ONNX network, family ``deep``, columns ``original_deep_deep_0000``... The ROI box (plus ``margin_mm``) of the
+    preprocessed image goes in, resized to ``input_size`` (z, y, x) voxels when given; a feature-map output
+    (1, C, z, y, x) is pooled over the ROI (``mean``: mask-weighted mean, ``max``), a vector output (1, C) is used
+    as it is."""
+
+    model_path: str = Field(description="TorchScript (.pt/.ts) or ONNX (.onnx) file; never downloaded")
+    format: Literal["torchscript", "onnx"]
+    input_size: tuple[int, int, int] | None = Field(None, description="network input (z, y, x) voxels; None: the crop")
+    margin_mm: float = Field(0.0, ge=0, description="context around the ROI box, within the preprocessed crop")
+    pooling: Literal["mean", "max"] = "mean"
+    output: str | None = Field(None, description="ONNX output name, or TorchScript output index/key; default first")
+    intensity_window: tuple[float, float] | None = Field(
+        None, description="clip to [low, high] and scale to [0, 1] before the network; None: raw intensities")
+
+    @field_validator("input_size")
+    @classmethod
+    def _positive_size(cls, v):
+        if v is not None and any(n < 1 for n in v):
+            raise ValueError(f"input_size must be positive voxel counts, got {v}")
+        return v
+
+
 class Settings(_Frozen):
     """Everything ``extract`` needs for one case."""
 
@@ -159,6 +233,24 @@ class Settings(_Frozen):
     filters: tuple[FilterSpec, ...] = Field((), description="convolutional filters; each adds response-map image types")
     filter_families: tuple[FamilyName, ...] = Field(
         ("statistics",), description="families computed on response maps (IBSI 2: intensity-based families)")
+    normalisation: Normalisation | None = Field(
+        None, description="image-level harmonisation before resampling (z-score, Nyul, WhiteStripe, N4)")
+    lesions: Lesions | None = Field(None, description="split the mask into lesions: one row per lesion or a policy")
+    deep_features: DeepFeatures | None = Field(None, description="embeddings of a TorchScript/ONNX network (family deep)")
+    pyradiomics: PyRadiomicsParams | None = Field(
+        None, description="PyRadiomics compatibility mode: extract() follows these PyRadiomics parameters instead")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _pyradiomics_discretisation(cls, data):
+        """In PyRadiomics mode the discretisation comes from binWidth / binCount when not given."""
+        if isinstance(data, dict) and data.get("pyradiomics") is not None and data.get("discretisation") is None:
+            p = data["pyradiomics"]
+            p = p if isinstance(p, PyRadiomicsParams) else PyRadiomicsParams.model_validate(p)
+            method, value = bin_setting(p)
+            key = "bin_number" if method == "fixed_bin_number" else "bin_width"
+            data = {**data, "discretisation": {"method": method, key: value}}
+        return data
 
     @field_validator("filter_families")
     @classmethod
@@ -328,11 +420,25 @@ def _ibsi2_presets() -> dict[str, Settings]:
     return out
 
 
-PRESETS: dict[str, Settings] = {**_presets(), **_ibsi2_presets()}
+def _ibsi2_phase1_presets() -> dict[str, Settings]:
+    """``ibsi2_phase1_<test id>``: the filter of one IBSI 2 phase 1 test (response maps on the phantom's own grid,
+    ``radiomix filter``); built from :data:`radiomix.filters.response.IBSI2_PHASE1`, the table the tests use."""
+    from radiomix.filters.response import IBSI2_PHASE1
+
+    return {f"ibsi2_phase1_{tid}": Settings(
+        name=f"ibsi2_phase1_{tid}", discretisation=Discretisation(method="fixed_bin_number", bin_number=32),
+        families=("statistics",), filters=(spec,), filter_families=("statistics",))
+        for tid, (_, spec) in IBSI2_PHASE1.items()}
+
+
+PRESETS: dict[str, Settings] = {**_presets(), **_ibsi2_presets(), **_ibsi2_phase1_presets()}
+# PyRadiomics' defaults: original image, every feature class, binWidth 25, no resampling (compatibility mode)
+PRESETS["pyradiomics_default"] = Settings(name="pyradiomics_default", pyradiomics=default_params())
 
 
 def preset(name: str) -> Settings:
-    """A named preset (``ibsi_dig``, ``ibsi_config_a`` ... ``ibsi_config_e``, ``ibsi2_<1..9>_<a|b>``)."""
+    """A named preset (``ibsi_dig``, ``ibsi_config_a`` ... ``ibsi_config_e``, ``ibsi2_<1..9>_<a|b>``,
+    ``ibsi2_phase1_<test id>``)."""
     try:
         return PRESETS[name]
     except KeyError:
