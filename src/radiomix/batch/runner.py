@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
 import os
 import platform
 import socket
@@ -102,6 +103,14 @@ class _Progress:
             self.bar.stop()
 
 
+def _pool_context():
+    """Workers start from a clean forkserver, never by forking the caller: a caller that has already used OpenMP
+    (scikit-learn, torch, numba's omp layer) cannot fork safely, and GNU OpenMP kills such children at once."""
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["radiomix.batch.worker"])
+    return ctx
+
+
 def _run_local(rows, settings, shard_dir, resume, jobs, memory_limit_mb, progress) -> list[dict]:
     """Local process pool. If a worker process dies (segfault, OOM kill), its in-flight cases are retried one by one
     in a fresh pool; a case that kills its worker again is recorded as failed."""
@@ -113,7 +122,7 @@ def _run_local(rows, settings, shard_dir, resume, jobs, memory_limit_mb, progres
         solo = bool(suspects) and not pending
         batch = [suspects.pop(0)] if solo else pending
         pending = [] if not solo else pending
-        with ProcessPoolExecutor(max_workers=1 if solo else max_workers) as pool:
+        with ProcessPoolExecutor(max_workers=1 if solo else max_workers, mp_context=_pool_context()) as pool:
             queue = list(batch)
             running: dict = {}
             broken = False

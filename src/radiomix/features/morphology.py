@@ -32,7 +32,7 @@ from scipy.spatial.distance import pdist
 from skimage.measure import marching_cubes
 
 from radiomix.features.base import Family, Feature, RoiData
-from radiomix.kernels.morphology_kernels import pair_sums
+from radiomix.kernels.morphology_kernels import face_boxes, mvee_weights, pair_sums
 
 # --- the shape object --------------------------------------------------------------------------------------------------
 
@@ -192,31 +192,13 @@ def _mvee(points: np.ndarray, tol: float = 1e-7, max_iter: int = 100_000) -> np.
     if n <= dim:
         return None
     p = p - p.mean(axis=0)  # better conditioned; the ellipsoid's axes do not depend on a translation
-    q = np.vstack([p.T, np.ones(n)])
     d1 = dim + 1.0
-    u = np.full(n, 1.0 / n)
-    m = None
-    for _ in range(max_iter):
-        try:
-            m = np.einsum("ij,ij->j", q, np.linalg.solve((q * u) @ q.T, q))
-        except np.linalg.LinAlgError:
-            return None
-        j_up = int(np.argmax(m))
-        pos = np.flatnonzero(u > 0)
-        j_dn = int(pos[np.argmin(m[pos])])
-        eps_up = m[j_up] / d1 - 1.0
-        eps_dn = 1.0 - m[j_dn] / d1
-        if max(eps_up, eps_dn) <= tol:
-            break
-        if eps_up >= eps_dn:
-            j = j_up
-            step = (m[j] - d1) / (d1 * (m[j] - 1.0))
-        else:
-            j = j_dn
-            step = max((m[j] - d1) / (d1 * (m[j] - 1.0)), -u[j] / (1.0 - u[j]))
-        u = (1.0 - step) * u
-        u[j] += step
-        u[u < 0] = 0.0
+    try:  # the loop runs in numba with Sherman-Morrison updates (kernels.morphology_kernels.mvee_weights)
+        u, m, _ = mvee_weights(np.ascontiguousarray(p), float(tol), int(max_iter), 64)
+    except (np.linalg.LinAlgError, ZeroDivisionError):
+        return None
+    if not np.all(np.isfinite(m)):
+        return None
     centre = p.T @ u
     cov = (p.T * u) @ p - np.outer(centre, centre)
     ev = np.linalg.eigvalsh(cov * dim)  # shape matrix A^-1 = d * cov(u); semi-axes = sqrt(eig(A^-1))
@@ -276,16 +258,23 @@ def _ombb(shape: Shape) -> tuple[float, float] | None:
     p = shape.positions_morph
     if p.shape[0] >= 2:
         consider(np.linalg.eigh(np.cov(p, rowvar=False))[1].T)
-    for nrm in normals:
-        nrm = nrm / np.linalg.norm(nrm)
-        helper = np.eye(3)[int(np.argmin(np.abs(nrm)))]
-        u = np.cross(nrm, helper)
-        u /= np.linalg.norm(u)
-        v = np.cross(nrm, u)
-        height = float(np.ptp(pts @ nrm))
-        rect, w1, w2 = _min_area_rectangle(np.column_stack([pts @ u, pts @ v]))
-        vol = rect * height
-        boxes.append((vol, float(2 * (rect + w1 * height + w2 * height))))
+    # one box per face normal, all at once in numba (kernels.morphology_kernels.face_boxes)
+    nrm = normals / np.linalg.norm(normals, axis=1, keepdims=True)
+    helper = np.eye(3)[np.argmin(np.abs(nrm), axis=1)]
+    u = np.cross(nrm, helper)
+    u /= np.linalg.norm(u, axis=1, keepdims=True)
+    v = np.cross(nrm, u)
+    res = np.zeros((len(nrm), 4))
+    if len(nrm):
+        face_boxes(np.ascontiguousarray(pts, dtype=np.float64), np.ascontiguousarray(nrm), np.ascontiguousarray(u),
+                   np.ascontiguousarray(v), res)
+    for f in range(len(nrm)):
+        if res[f, 3]:
+            boxes.append((float(res[f, 0]), float(res[f, 1])))
+        else:  # a degenerate (flat) projection: the NumPy/Qhull path handles it
+            height = float(np.ptp(pts @ nrm[f]))
+            rect, w1, w2 = _min_area_rectangle(np.column_stack([pts @ u[f], pts @ v[f]]))
+            boxes.append((rect * height, float(2 * (rect + w1 * height + w2 * height))))
     vols = np.array([b[0] for b in boxes])
     if not np.isfinite(vols).any():
         return None
