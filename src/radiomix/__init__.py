@@ -1,12 +1,40 @@
-"""radiomix: IBSI-compliant radiomics, from images to models."""
+"""radiomix: IBSI-compliant radiomics, from images to models.
+
+``extract`` is bound eagerly (the name is also a submodule's, and the function must win); the other public names are
+imported on first use (PEP 562), so ``import radiomix`` does not pull in pandas' I/O, Dask, pydicom or highdicom.
+"""
+
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
 
-from radiomix.batch import extract_batch  # noqa: E402
 from radiomix.extract import FeatureSet, extract  # noqa: E402
-from radiomix.image import Geometry, Image, Mask  # noqa: E402
-from radiomix.io import read_image, read_mask  # noqa: E402
-from radiomix.settings import Settings, load_settings, preset  # noqa: E402
 
-__all__ = ["FeatureSet", "Geometry", "Image", "Mask", "Settings", "extract", "extract_batch", "load_settings", "preset", "read_image",
-           "read_mask", "__version__"]
+_PUBLIC = {
+    "extract_batch": "radiomix.batch",
+    "Geometry": "radiomix.image",
+    "Image": "radiomix.image",
+    "Mask": "radiomix.image",
+    "read_image": "radiomix.io",
+    "read_mask": "radiomix.io",
+    "Settings": "radiomix.settings",
+    "load_settings": "radiomix.settings",
+    "preset": "radiomix.settings",
+}
+
+__all__ = ["FeatureSet", "extract", *sorted(_PUBLIC), "__version__"]
+
+
+def __getattr__(name: str):
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'radiomix' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
