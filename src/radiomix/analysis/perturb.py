@@ -19,7 +19,6 @@ perturbations of a case are exchangeable "raters").
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -276,12 +275,9 @@ def perturbation_icc(image, mask, settings, n: int = 20, seed=0, kinds: Sequence
     feats = [c for c in table.columns if c not in ("case", "perturbation")]
     if not feats:
         raise InputError("the extractor returned no features (are the families in settings implemented?)")
-    bad = [f for f in feats if not np.all(np.isfinite(table[f].to_numpy(float)))]
-    if bad:
-        warnings.warn(f"{len(bad)} feature(s) are NaN in some perturbation and are left out, e.g. {bad[:3]}",
-                      RuntimeWarning, stacklevel=2)
-        feats = [f for f in feats if f not in bad]
-    from radiomix.analysis.robustness import icc
+    from radiomix.analysis.robustness import finite_features, icc
+
+    feats = finite_features(table, feats, under="some perturbation")
 
     res = icc(table, "case", "perturbation", feats, alpha=alpha)[["icc1", "icc1_low", "icc1_high"]]
     res = res.sort_values("icc1", ascending=False, na_position="last")

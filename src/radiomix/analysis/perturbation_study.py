@@ -16,7 +16,6 @@ Cases are read and perturbed one at a time, so memory holds one case's perturbat
 from __future__ import annotations
 
 import time
-import warnings
 from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
@@ -73,18 +72,12 @@ def rms_cv(values: pd.DataFrame, case: str, feats) -> np.ndarray:
 
 def summarise(values: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     """Per-feature ICC(1,1) with CI, within-case CV and rank from a :func:`perturbation_values` table."""
-    from radiomix.analysis.robustness import icc
+    from radiomix.analysis.robustness import finite_features, icc
 
     feats = [c for c in values.columns if c not in ("case", "perturbation")]
     if not feats:
         raise InputError("the extractor returned no features (are the families in the settings implemented?)")
-    bad = [f for f in feats if not np.all(np.isfinite(values[f].to_numpy(float)))]
-    if bad:
-        warnings.warn(f"{len(bad)} feature(s) are NaN in some perturbation and are left out, e.g. {bad[:3]}",
-                      RuntimeWarning, stacklevel=2)
-        feats = [f for f in feats if f not in bad]
-    if not feats:
-        raise InputError("every feature is NaN in some perturbation; nothing to rank")
+    feats = finite_features(values, feats, under="some perturbation")
     n_cases = values["case"].nunique()
     k = int(values.groupby("case").size().min())
     out = pd.DataFrame({"feature": feats, "wcv": rms_cv(values, "case", feats)})

@@ -59,6 +59,19 @@ def _feature_columns(table: pd.DataFrame, exclude, features) -> list[str]:
     return cols
 
 
+def finite_features(table: pd.DataFrame, features, *, under: str) -> list[str]:
+    """The features that are finite in every row; the others are left out with one warning (``under`` says across
+    what they varied, e.g. "some perturbation"). An empty result is an InputError: nothing would be left to rank."""
+    bad = [f for f in features if not np.all(np.isfinite(table[f].to_numpy(float)))]
+    if bad:
+        warnings.warn(f"{len(bad)} feature(s) are NaN under {under} and are left out, e.g. {bad[:3]}",
+                      RuntimeWarning, stacklevel=3)
+    kept = [f for f in features if f not in bad]
+    if not kept:
+        raise InputError(f"every feature is NaN under {under}; nothing to compare")
+    return kept
+
+
 def to_cube(table: pd.DataFrame, case: str, rater: str, features=None, *, incomplete: str = "error"):
     """Reshape a long table into an array (n_cases, n_raters, n_features).
 

@@ -21,7 +21,6 @@ The variants are the Cartesian product of the axes given; an axis left out keeps
 from __future__ import annotations
 
 import itertools
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -133,20 +132,14 @@ def settings_sensitivity(image, mask, base_settings, grid: dict, *, alpha: float
     ``image``/``mask``: one pair or equal-length sequences. Features that are NaN under some setting are left out
     with a warning."""
     from radiomix.analysis.perturbation_study import rms_cv
-    from radiomix.analysis.robustness import icc
+    from radiomix.analysis.robustness import finite_features, icc
 
     values = sensitivity_values(image, mask, base_settings, grid, extractor)
     k = values["setting"].nunique()
     if k < 2:
         raise InputError("the sensitivity grid gives a single setting; give at least two values")
     feats = [c for c in values.columns if c not in ("case", "setting")]
-    bad = [f for f in feats if not np.all(np.isfinite(values[f].to_numpy(float)))]
-    if bad:
-        warnings.warn(f"{len(bad)} feature(s) are NaN under some setting and are left out, e.g. {bad[:3]}",
-                      RuntimeWarning, stacklevel=2)
-        feats = [f for f in feats if f not in bad]
-    if not feats:
-        raise InputError("every feature is NaN under some setting; nothing to compare")
+    feats = finite_features(values, feats, under="some setting")
     n_cases = values["case"].nunique()
     out = pd.DataFrame({"feature": feats,
                         "cv": rms_cv(values, "case", feats)})
