@@ -56,6 +56,22 @@ def _set_memory_limit(limit_mb: int | None):
     return old
 
 
+def _import_case_modules(settings: Settings) -> None:
+    """Import what a case needs before its memory limit applies: radiomix imports lazily, and an import under the
+    cap would fail the case as if its images were too big (workers start from a clean forkserver, not a fork of a
+    caller that had imported everything)."""
+    import importlib
+
+    modules = ["radiomix.io", "radiomix.io.lesions", "radiomix.extract", "radiomix.preprocess.pipeline",
+               "radiomix.features"]
+    if settings.filters:
+        modules.append("radiomix.filters")
+    if settings.pyradiomics is not None:
+        modules.append("radiomix.compat.pyradiomics")
+    for name in modules:
+        importlib.import_module(name)
+
+
 def _one_blas_thread():
     """BLAS at one thread while a case runs: parallelism comes from the worker processes, and a multi-threaded BLAS
     sums long dot products in an order that depends on its thread count (Dask's nanny sets 1, a plain process keeps
@@ -110,6 +126,7 @@ def run_case(row: dict, settings: Settings, shard_dir: str, resume: bool = False
     old_limit = None
     caught: list[str] = []
     try:
+        _import_case_modules(settings)
         old_limit = _set_memory_limit(memory_limit_mb)
         with _one_blas_thread(), warnings.catch_warnings(record=True) as wlist:
             warnings.simplefilter("always")
