@@ -15,10 +15,18 @@ from hypothesis import strategies as st
 from radiomix.features import gldzm
 from radiomix.features.glszm import CountMatrix
 from radiomix.kernels.zone_kernels import _cityblock_distance, distance_map_reference, zone_table
-from radiomix.preprocess.discretise import discretise
-from radiomix.settings import Discretisation
 
-from .test_glszm import AGGS, EXAMPLE, FAST, as_dict, assert_same_results, make_roi, random_case, shape_strategy
+from .test_glszm import (
+    AGGS,
+    EXAMPLE,
+    FAST,
+    as_dict,
+    check_affine_invariance,
+    check_translation_invariance,
+    make_roi,
+    random_case,
+    shape_strategy,
+)
 
 
 @FAST
@@ -106,31 +114,13 @@ def test_matrix_normalised_and_entropy_bounded(shape, n_levels, seed, planar):
 @given(shape=shape_strategy(5), n_levels=st.integers(1, 4), seed=st.integers(0, 2**32 - 1),
        offset=st.tuples(st.integers(0, 3), st.integers(0, 3), st.integers(0, 3)))
 def test_invariant_to_translation_and_to_voxels_outside_the_mask(shape, n_levels, seed, offset):
-    rng = np.random.default_rng(seed)
-    lv, mask = random_case(rng, shape, n_levels)
-    base = gldzm.compute(make_roi(lv, mask))
-    big_shape = tuple(s + 4 for s in shape)
-    big_lv = rng.integers(1, n_levels + 1, size=big_shape).astype(np.int32)
-    big_mask = np.zeros(big_shape, bool)
-    box = tuple(slice(o, o + s) for o, s in zip(offset, shape))
-    big_lv[box], big_mask[box] = lv, mask
-    assert_same_results(base, gldzm.compute(make_roi(big_lv, big_mask, n_levels=n_levels)))
+    check_translation_invariance(gldzm.compute, shape, n_levels, seed, offset)
 
 
 @FAST
 @given(shape=shape_strategy(5), seed=st.integers(0, 2**32 - 1), scale=st.integers(1, 7), shift=st.integers(-500, 500))
 def test_fixed_bin_number_features_unchanged_by_positive_affine_intensity_change(shape, seed, scale, shift):
-    rng = np.random.default_rng(seed)
-    image = rng.integers(-50, 50, size=shape).astype(float)
-    mask = rng.random(shape) > 0.2
-    mask.flat[0] = True
-    fbn = Discretisation(method="fixed_bin_number", bin_number=5)
-
-    def run(img):
-        lv, n = discretise(img, mask, fbn)
-        return gldzm.compute(make_roi(lv, mask, n_levels=n))
-
-    assert_same_results(run(image), run(scale * image + shift))
+    check_affine_invariance(gldzm.compute, shape, seed, scale, shift, bin_number=5)
 
 
 def test_degenerate_inputs_give_defined_values_without_warnings():

@@ -62,6 +62,34 @@ def shape_strategy(max_side=6):
     return st.tuples(st.integers(1, 4), st.integers(1, max_side), st.integers(1, max_side))
 
 
+def check_translation_invariance(compute, shape, n_levels, seed, offset):
+    """``compute`` gives the same results when the ROI is moved inside a larger volume with noise outside the mask."""
+    rng = np.random.default_rng(seed)
+    lv, mask = random_case(rng, shape, n_levels)
+    base = compute(make_roi(lv, mask))
+    big_shape = tuple(s + 4 for s in shape)
+    big_lv = rng.integers(1, n_levels + 1, size=big_shape).astype(np.int32)  # noise outside the ROI
+    big_mask = np.zeros(big_shape, bool)
+    box = tuple(slice(o, o + s) for o, s in zip(offset, shape))
+    big_lv[box], big_mask[box] = lv, mask
+    assert_same_results(base, compute(make_roi(big_lv, big_mask, n_levels=n_levels)))
+
+
+def check_affine_invariance(compute, shape, seed, scale, shift, bin_number=6):
+    """With a fixed bin number, ``compute`` is unchanged by a positive affine change of the intensities."""
+    rng = np.random.default_rng(seed)
+    image = rng.integers(-50, 50, size=shape).astype(float)
+    mask = rng.random(shape) > 0.2
+    mask.flat[0] = True
+    fbn = Discretisation(method="fixed_bin_number", bin_number=bin_number)
+
+    def run(img):
+        lv, n = discretise(img, mask, fbn)
+        return compute(make_roi(lv, mask, n_levels=n))
+
+    assert_same_results(run(image), run(scale * image + shift))
+
+
 # --- kernel against the reference ------------------------------------------------------------------------------------
 @FAST
 @given(shape=st.tuples(st.integers(1, 6), st.integers(1, 9), st.integers(1, 9)), n_levels=st.integers(1, 4),
@@ -188,32 +216,13 @@ def test_matrix_normalised_and_entropy_bounded(shape, n_levels, seed, planar):
 @given(shape=shape_strategy(5), n_levels=st.integers(1, 4), seed=st.integers(0, 2**32 - 1),
        offset=st.tuples(st.integers(0, 3), st.integers(0, 3), st.integers(0, 3)))
 def test_invariant_to_translation_and_to_voxels_outside_the_mask(shape, n_levels, seed, offset):
-    rng = np.random.default_rng(seed)
-    lv, mask = random_case(rng, shape, n_levels)
-    base = glszm.compute(make_roi(lv, mask))
-    big_shape = tuple(s + 4 for s in shape)
-    big_lv = rng.integers(1, n_levels + 1, size=big_shape).astype(np.int32)  # noise outside the ROI
-    big_mask = np.zeros(big_shape, bool)
-    box = tuple(slice(o, o + s) for o, s in zip(offset, shape))
-    big_lv[box] = lv
-    big_mask[box] = mask
-    assert_same_results(base, glszm.compute(make_roi(big_lv, big_mask, n_levels=n_levels)))
+    check_translation_invariance(glszm.compute, shape, n_levels, seed, offset)
 
 
 @FAST
 @given(shape=shape_strategy(5), seed=st.integers(0, 2**32 - 1), scale=st.integers(1, 7), shift=st.integers(-500, 500))
 def test_fixed_bin_number_features_unchanged_by_positive_affine_intensity_change(shape, seed, scale, shift):
-    rng = np.random.default_rng(seed)
-    image = rng.integers(-50, 50, size=shape).astype(float)
-    mask = rng.random(shape) > 0.2
-    mask.flat[0] = True
-    fbn = Discretisation(method="fixed_bin_number", bin_number=6)
-
-    def run(img):
-        lv, n = discretise(img, mask, fbn)
-        return glszm.compute(make_roi(lv, mask, n_levels=n))
-
-    assert_same_results(run(image), run(scale * image + shift))
+    check_affine_invariance(glszm.compute, shape, seed, scale, shift, bin_number=6)
 
 
 # --- degenerate inputs -------------------------------------------------------------------------------------------------
