@@ -104,3 +104,54 @@ def test_bad_inputs_have_clear_errors():
     s = SETTINGS.replace(resegmentation={"range": [1000, 2000]})
     with pytest.raises(EmptyMaskError, match="re-segmentation"):
         extract(Image(arr, g), Mask(m, g, "roi.nii"), s)
+
+
+def test_families_on_threads_give_the_same_values_in_the_same_order(monkeypatch):
+    import sys
+
+    ex = sys.modules["radiomix.extract"]
+    monkeypatch.setattr(ex, "PARALLEL_MIN_VOXELS", 0)  # this small ROI takes the threaded path too
+    arr, m = _case(3, shape=(10, 14, 14))
+    g = Geometry(arr.shape, (2.0, 1.0, 1.0))
+    settings = SETTINGS.replace(families=ALL_FAMILIES)
+    monkeypatch.setenv("RADIOMIX_THREADS", "1")
+    one = extract(Image(arr, g), Mask(m, g), settings)
+    monkeypatch.setenv("RADIOMIX_THREADS", "3")
+    three = extract(Image(arr, g), Mask(m, g), settings)
+    assert [v.column for v in one.values] == [v.column for v in three.values]
+    _assert_same(one.to_dict(), three.to_dict(), rtol=0)
+
+
+def test_family_error_on_a_thread_is_recorded_or_raised(monkeypatch):
+    import sys
+
+    from radiomix.features import FAMILIES
+
+    ex = sys.modules["radiomix.extract"]
+    monkeypatch.setattr(ex, "PARALLEL_MIN_VOXELS", 0)
+    monkeypatch.setenv("RADIOMIX_THREADS", "2")
+
+    def broken(roi):
+        raise ValueError("broken on purpose")
+
+    monkeypatch.setitem(FAMILIES, "ngtdm", FAMILIES["ngtdm"].__class__(
+        "ngtdm", FAMILIES["ngtdm"].ibsi, FAMILIES["ngtdm"].features, broken))
+    arr, m = _case(4)
+    g = Geometry(arr.shape, (2.0, 1.0, 1.0))
+    settings = SETTINGS.replace(families=("statistics", "ngtdm", "glcm"))
+    fs = extract(Image(arr, g), Mask(m, g), settings, on_family_error="record")
+    assert fs.errors == {"original/ngtdm": "ValueError: broken on purpose"}
+    assert {v.family for v in fs.values} == {"statistics", "glcm"}
+    with pytest.raises(ValueError, match="broken on purpose"):
+        extract(Image(arr, g), Mask(m, g), settings)
+
+
+def test_bad_thread_count_names_the_variable(monkeypatch):
+    from radiomix.errors import SettingsError
+    from radiomix.extract import family_threads
+
+    monkeypatch.setenv("RADIOMIX_THREADS", "many")
+    with pytest.raises(SettingsError, match="RADIOMIX_THREADS"):
+        family_threads()
+    monkeypatch.setenv("RADIOMIX_THREADS", "0")
+    assert family_threads() == 1

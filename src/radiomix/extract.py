@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import functools
+import importlib
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from radiomix import __version__
+from radiomix.errors import SettingsError
 from radiomix.features import FAMILIES
 from radiomix.features.base import FeatureValue
 from radiomix.image import Image, Mask
 from radiomix.preprocess import prepare, roi_data
 from radiomix.settings import Settings
+
+if TYPE_CHECKING:  # pandas is imported by the table methods only: extraction alone never loads it
+    import pandas as pd
 
 LONG_COLUMNS = ["image_type", "family", "feature", "ibsi_feature", "aggregation", "ibsi_aggregation", "value"]
 
@@ -39,10 +47,14 @@ class FeatureSet:
         """One row per value: image_type, family, feature, ibsi_feature, aggregation, ibsi_aggregation, value."""
         rows = [(v.image_type, v.family, v.feature, v.ibsi_feature, v.aggregation, v.ibsi_aggregation, v.value)
                 for v in self.values]
+        import pandas as pd
+
         return pd.DataFrame(rows, columns=LONG_COLUMNS)
 
     def to_wide(self) -> pd.Series:
         """One value per column ``{image_type}_{family}_{feature}[_{aggregation}]``."""
+        import pandas as pd
+
         return pd.Series({v.column: v.value for v in self.values}, dtype=float)
 
     def to_dict(self) -> dict[str, float]:
@@ -55,20 +67,77 @@ class FeatureSet:
         raise KeyError(f"no value for {image_type}/{family}/{feature}/{aggregation or '-'}")
 
 
-def compute_families(roi, families, errors: dict[str, str] | None = None) -> list[FeatureValue]:
+#: ROIs with at least this many voxels run their families concurrently (below it, thread hand-offs cost more than
+#: they save: the work is short Python-level calls that hold the GIL)
+PARALLEL_MIN_VOXELS = 20_000
+#: families ordered longest first on large ROIs, so that two threads finish at about the same time
+_COST_ORDER = ("morphology", "glrlm", "glszm", "gldzm", "local_intensity", "statistics", "glcm", "ngtdm", "ngldm",
+               "intensity_histogram", "ivh")
+
+
+def family_threads() -> int:
+    """Threads :func:`compute_families` may use: ``RADIOMIX_THREADS`` if set, else the CPUs this process may run on
+    (at most 4). 1 where numba has no thread-safe threading layer (OpenMP or TBB): its fallback layer aborts when two
+    threads call parallel kernels at once."""
+    env = os.environ.get("RADIOMIX_THREADS", "").strip()
+    if env:
+        try:
+            return max(1, int(env))
+        except ValueError:
+            raise SettingsError(f"RADIOMIX_THREADS={env!r} is not a whole number of threads") from None
+    try:
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        n = os.cpu_count() or 1
+    return min(n, 4) if n > 1 and _threadsafe_numba() else 1
+
+
+@functools.cache
+def _threadsafe_numba() -> bool:
+    for layer in ("omppool", "tbbpool"):
+        try:
+            importlib.import_module(f"numba.np.ufunc.{layer}")
+            return True
+        except ImportError:
+            continue
+    return False
+
+
+def _run_family(roi, name: str, errors: dict[str, str] | None):
+    fam = FAMILIES[name]
+    try:
+        return list(fam.compute(roi))
+    except Exception as exc:
+        if errors is None:
+            raise
+        errors[f"{roi.image_type}/{name}"] = f"{type(exc).__name__}: {exc}"
+        return None
+
+
+def compute_families(roi, families, errors: dict[str, str] | None = None, threads: int | None = None
+                     ) -> list[FeatureValue]:
     """Run the named families on one RoiData. With an ``errors`` dict, a family that raises is recorded there
-    (its features are left out) and the other families still run; without it, the error propagates."""
+    (its features are left out) and the other families still run; without it, the error propagates.
+
+    On ROIs of :data:`PARALLEL_MIN_VOXELS` voxels or more, families run concurrently on ``threads`` threads (default
+    :func:`family_threads`); their kernels release the GIL. The values and their order do not depend on it."""
+    families = list(families)
+    threads = family_threads() if threads is None else max(1, int(threads))
+    if threads > 1 and len(families) > 1 and int(np.count_nonzero(roi.mask_int)) >= PARALLEL_MIN_VOXELS:
+        rank = {name: i for i, name in enumerate(_COST_ORDER)}
+        order = sorted(families, key=lambda name: rank.get(name, -1))
+        with ThreadPoolExecutor(max_workers=min(threads, len(families))) as pool:
+            futures = {name: pool.submit(_run_family, roi, name, errors) for name in order}
+        results = {name: fut.result() for name, fut in futures.items()}  # re-raises a family's error
+    else:
+        results = {name: _run_family(roi, name, errors) for name in families}
     out = []
     for name in families:
+        rows = results[name]
+        if rows is None:
+            continue
         fam = FAMILIES[name]
         ibsi = {f.name: f.ibsi for f in fam.features}
-        try:
-            rows = list(fam.compute(roi))
-        except Exception as exc:
-            if errors is None:
-                raise
-            errors[f"{roi.image_type}/{name}"] = f"{type(exc).__name__}: {exc}"
-            continue
         out += [FeatureValue(roi.image_type, fam.name, feat, ibsi.get(feat, ""), agg, float(value))
                 for feat, agg, value in rows]
     return out
@@ -92,7 +161,8 @@ def filter_margin_mm(image: Image, settings: Settings) -> float:
     return max(max(m * s for m, s in zip(filter_margin(f, sp, settings.dimensions), sp)) for f in settings.filters)
 
 
-def filtered_features(prepared, settings: Settings, errors: dict[str, str] | None = None) -> list[FeatureValue]:
+def filtered_features(prepared, settings: Settings, errors: dict[str, str] | None = None,
+                      threads: int | None = None) -> list[FeatureValue]:
     """Features of every filter response (IBSI 2): filters run on the cropped, resampled image; the masks stay those
     of the original image (re-segmentation on unfiltered intensities). One response is held in memory at a time."""
     from radiomix.filters.spec import apply_filter
@@ -110,19 +180,20 @@ def filtered_features(prepared, settings: Settings, errors: dict[str, str] | Non
         for name in list(responses):
             resp = responses.pop(name)
             out += compute_families(roi_data(prepared, settings, image_array=resp, image_type=name),
-                                    settings.filter_families, errors)
+                                    settings.filter_families, errors, threads)
             del resp
     return out
 
 
 def extract(image: Image, mask: Mask, settings: Settings, *, diagnostics: str = "roi",
-            on_family_error: str = "raise") -> FeatureSet:
+            on_family_error: str = "raise", threads: int | None = None) -> FeatureSet:
     """Extract every feature family in ``settings.families`` from the ROI ``mask`` of ``image``.
 
     ``diagnostics="full"`` also measures the whole interpolated image (IBSI diagnostic rows); the default keeps work
     and memory proportional to the ROI. ``on_family_error="record"`` keeps going when one family raises and lists
     the error in ``FeatureSet.errors`` (batch runs); ``"raise"`` propagates it. Errors of reading and preprocessing
-    always propagate, tagged with ``exc.stage``.
+    always propagate, tagged with ``exc.stage``. ``threads``: how many families may run at once on large ROIs
+    (default :func:`family_threads`; batch workers use 1, their parallelism is the worker processes).
     """
     if on_family_error not in ("raise", "record"):
         raise ValueError("on_family_error must be 'raise' or 'record'")
@@ -139,8 +210,8 @@ def extract(image: Image, mask: Mask, settings: Settings, *, diagnostics: str = 
         raise
     t1 = time.perf_counter()
     errors: dict[str, str] = {}
-    values = compute_families(roi, settings.families, errors if on_family_error == "record" else None)
-    values += filtered_features(prepared, settings, errors if on_family_error == "record" else None)
+    values = compute_families(roi, settings.families, errors if on_family_error == "record" else None, threads)
+    values += filtered_features(prepared, settings, errors if on_family_error == "record" else None, threads)
     if settings.deep_features is not None:  # embeddings of a user network on the same preprocessed crop
         from radiomix.features.deep import deep_feature_values
 

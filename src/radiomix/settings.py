@@ -9,6 +9,7 @@ spacing keeps the original spacing of that axis (IBSI configuration B resamples 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from pathlib import Path
@@ -431,15 +432,25 @@ def _ibsi2_phase1_presets() -> dict[str, Settings]:
         for tid, (_, spec) in IBSI2_PHASE1.items()}
 
 
-PRESETS: dict[str, Settings] = {**_presets(), **_ibsi2_presets(), **_ibsi2_phase1_presets()}
-# PyRadiomics' defaults: original image, every feature class, binWidth 25, no resampling (compatibility mode)
-PRESETS["pyradiomics_default"] = Settings(name="pyradiomics_default", pyradiomics=default_params())
+@functools.cache
+def _preset_table() -> dict[str, Settings]:
+    """Every named preset, built on first use (building them validates filter specs, which loads filter modules)."""
+    table = {**_presets(), **_ibsi2_presets(), **_ibsi2_phase1_presets()}
+    # PyRadiomics' defaults: original image, every feature class, binWidth 25, no resampling (compatibility mode)
+    table["pyradiomics_default"] = Settings(name="pyradiomics_default", pyradiomics=default_params())
+    return table
+
+
+def __getattr__(name: str):
+    if name == "PRESETS":  # ``from radiomix.settings import PRESETS`` still works; built on first access
+        return _preset_table()
+    raise AttributeError(f"module 'radiomix.settings' has no attribute {name!r}")
 
 
 def preset(name: str) -> Settings:
     """A named preset (``ibsi_dig``, ``ibsi_config_a`` ... ``ibsi_config_e``, ``ibsi2_<1..9>_<a|b>``,
     ``ibsi2_phase1_<test id>``)."""
     try:
-        return PRESETS[name]
+        return _preset_table()[name]
     except KeyError:
-        raise SettingsError(f"unknown preset '{name}'; known presets: {', '.join(sorted(PRESETS))}") from None
+        raise SettingsError(f"unknown preset '{name}'; known presets: {', '.join(sorted(_preset_table()))}") from None

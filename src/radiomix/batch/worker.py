@@ -136,7 +136,8 @@ def run_case(row: dict, settings: Settings, shard_dir: str, resume: bool = False
                 row = {**row, "label": int(params.get("label"))}
             image, mask = read_inputs(row)
             stage = "extract"
-            sets = extract_lesions(image, mask, settings, on_family_error="record")
+            # one family thread: the batch's parallelism is its worker processes
+            sets = extract_lesions(image, mask, settings, on_family_error="record", threads=1)
             caught = sorted({f"{w.category.__name__}: {w.message}" for w in wlist})
     except MemoryError:
         return {**status, "status": "failed", "stage": stage, "error_type": "MemoryError",

@@ -8,56 +8,62 @@ default ('2d' slice-wise or '3d') used when the spec leaves it open. Use :func:`
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 
 import numpy as np
 
-from radiomix.filters import gabor, laws, log, mean, riesz, simoncelli, simple, wavelet
 from radiomix.filters.spec import FilterSpec, apply_filter, apply_filters, filter_margin
 
 Response = dict[str, np.ndarray]
 
 
+def _module(name: str):
+    """A filter module, imported on first use: settings and extraction without filters never load scipy.fft."""
+    return importlib.import_module(f"radiomix.filters.{name}")
+
+
 def _mean(a, sp, s: FilterSpec, d) -> Response:
     dim = s.resolved_dimensions(d)
-    return {s.name(d): mean.mean_filter(a, s.support, s.boundary, dim)}
+    return {s.name(d): _module("mean").mean_filter(a, s.support, s.boundary, dim)}
 
 
 def _log(a, sp, s, d) -> Response:
-    return {s.name(d): log.log_filter(a, sp, s.sigma_mm, s.boundary, s.resolved_dimensions(d), s.truncate or 4.0)}
+    return {s.name(d): _module("log").log_filter(a, sp, s.sigma_mm, s.boundary, s.resolved_dimensions(d),
+                                                 s.truncate or 4.0)}
 
 
 def _laws(a, sp, s, d) -> Response:
-    return {s.name(d): laws.laws_filter(a, s.kernel, s.boundary, s.resolved_dimensions(d),
+    return {s.name(d): _module("laws").laws_filter(a, s.kernel, s.boundary, s.resolved_dimensions(d),
                                         bool(s.rotation_invariant), s.pooling or "max", s.energy_delta)}
 
 
 def _gabor(a, sp, s, d) -> Response:
-    return {s.name(d): gabor.gabor_filter(a, sp, s.sigma_mm, s.lambda_mm, s.gamma, s.theta or 0.0, s.boundary,
-                                          s.resolved_dimensions(d), s.theta_step, s.pooling or "mean",
-                                          s.truncate or 4.0)}
+    return {s.name(d): _module("gabor").gabor_filter(a, sp, s.sigma_mm, s.lambda_mm, s.gamma, s.theta or 0.0,
+                                                     s.boundary, s.resolved_dimensions(d), s.theta_step,
+                                                     s.pooling or "mean", s.truncate or 4.0)}
 
 
 def _wavelet(a, sp, s, d) -> Response:
-    return {s.name(d): wavelet.wavelet_filter(a, s.wavelet, s.subband, s.level or 1, s.boundary,
+    return {s.name(d): _module("wavelet").wavelet_filter(a, s.wavelet, s.subband, s.level or 1, s.boundary,
                                               s.resolved_dimensions(d), bool(s.rotation_invariant),
                                               s.pooling or "mean")}
 
 
 def _simoncelli(a, sp, s, d) -> Response:
-    return {s.name(d): simoncelli.simoncelli_filter(a, s.level or 1, s.boundary, s.resolved_dimensions(d))}
+    return {s.name(d): _module("simoncelli").simoncelli_filter(a, s.level or 1, s.boundary, s.resolved_dimensions(d))}
 
 
 def _riesz_log(a, sp, s, d) -> Response:
     dim = s.resolved_dimensions(d)
-    base = log.log_filter(a, sp, s.sigma_mm, s.boundary, dim, s.truncate or 4.0)
-    return {s.name(d): riesz.riesz_transform(base, s.riesz_order, s.boundary, dim,
-                                             margin=riesz.default_margin(a.shape, dim))}
+    base = _module("log").log_filter(a, sp, s.sigma_mm, s.boundary, dim, s.truncate or 4.0)
+    return {s.name(d): _module("riesz").riesz_transform(base, s.riesz_order, s.boundary, dim,
+                                             margin=_module("riesz").default_margin(a.shape, dim))}
 
 
 def _riesz_simoncelli(a, sp, s, d) -> Response:
     dim = s.resolved_dimensions(d)
-    return {s.name(d): riesz.riesz_simoncelli(a, s.riesz_order, s.level or 1, s.boundary, dim)}
+    return {s.name(d): _module("riesz").riesz_simoncelli(a, s.riesz_order, s.level or 1, s.boundary, dim)}
 
 
 def _voxelwise(func):
@@ -66,12 +72,18 @@ def _voxelwise(func):
     return run
 
 
+def _simple(name: str):
+    def func(a):
+        return getattr(_module("simple"), name)(a)
+    return func
+
+
 def _gradient(a, sp, s, d) -> Response:
-    return {s.name(d): simple.gradient_magnitude(a, sp, s.resolved_dimensions(d))}
+    return {s.name(d): _module("simple").gradient_magnitude(a, sp, s.resolved_dimensions(d))}
 
 
 def _lbp(a, sp, s, d) -> Response:
-    return {s.name(d): simple.lbp(a, s.resolved_dimensions(d), s.boundary)}
+    return {s.name(d): _module("simple").lbp(a, s.resolved_dimensions(d), s.boundary)}
 
 
 FILTERS: dict[str, Callable[..., Response]] = {
@@ -83,10 +95,10 @@ FILTERS: dict[str, Callable[..., Response]] = {
     "simoncelli": _simoncelli,
     "riesz_log": _riesz_log,
     "riesz_simoncelli": _riesz_simoncelli,
-    "square": _voxelwise(simple.square),
-    "square_root": _voxelwise(simple.square_root),
-    "logarithm": _voxelwise(simple.logarithm),
-    "exponential": _voxelwise(simple.exponential),
+    "square": _voxelwise(_simple("square")),
+    "square_root": _voxelwise(_simple("square_root")),
+    "logarithm": _voxelwise(_simple("logarithm")),
+    "exponential": _voxelwise(_simple("exponential")),
     "gradient": _gradient,
     "lbp": _lbp,
 }

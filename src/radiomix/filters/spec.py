@@ -19,8 +19,6 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from radiomix.filters._core import fmt
-
 FilterKind = Literal[
     "mean", "log", "laws", "gabor", "wavelet", "simoncelli", "riesz_log", "riesz_simoncelli",
     "square", "square_root", "logarithm", "exponential", "gradient", "lbp",
@@ -115,6 +113,8 @@ class FilterSpec(BaseModel):
 
     def name(self, dimensions: str = "3d") -> str:
         """Stable, readable image-type name, e.g. ``log_sigma_1.5mm``, ``wavelet_db3_level1_llh_mean``."""
+        from radiomix.filters._core import fmt  # lazy: _core loads scipy.fft
+
         d = self.resolved_dimensions(dimensions)
         suffix = "_2d" if d == "2d" else ""
         k = self.kind

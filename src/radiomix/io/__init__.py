@@ -3,17 +3,36 @@ a DICOM series (a folder or ``.dcm`` files) and DICOM RTSTRUCT / SEG masks (rast
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 from radiomix.errors import InputError
 from radiomix.image import Geometry, Image, Mask
 from radiomix.io import itk
-from radiomix.io.dicom import list_dicom, read_dicom_series
 from radiomix.io.itk import write_image, write_mask
-from radiomix.io.lesions import aggregate_lesions, split_lesions
-from radiomix.io.rtdose import read_rtdose
-from radiomix.io.rtstruct import list_rois, read_rtstruct
-from radiomix.io.seg import list_segments, read_seg, read_seg_segments
+
+#: names re-exported from submodules, imported on first use (PEP 562): reading a NIfTI never loads pydicom/highdicom
+_LAZY = {
+    "list_dicom": "radiomix.io.dicom",
+    "read_dicom_series": "radiomix.io.dicom",
+    "aggregate_lesions": "radiomix.io.lesions",
+    "split_lesions": "radiomix.io.lesions",
+    "read_rtdose": "radiomix.io.rtdose",
+    "list_rois": "radiomix.io.rtstruct",
+    "read_rtstruct": "radiomix.io.rtstruct",
+    "list_segments": "radiomix.io.seg",
+    "read_seg": "radiomix.io.seg",
+    "read_seg_segments": "radiomix.io.seg",
+}
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'radiomix.io' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
 
 def _is_dicom_file(path: Path) -> bool:
@@ -32,6 +51,8 @@ def read_image(path, spacing=None, *, series_uid: str | None = None, suv: str | 
     if p.is_dir() or _is_dicom_file(p):
         if not p.exists():
             raise InputError(f"{p}: image file not found")
+        from radiomix.io.dicom import read_dicom_series
+
         return read_dicom_series(p.parent if p.is_file() else p, series_uid, suv=suv)
     return itk.read_image(p, spacing)
 
@@ -44,6 +65,9 @@ def read_mask(path, label: int | None = None, spacing=None, *, image: Image | Ge
     p = Path(path)
     if _is_dicom_file(p):
         import pydicom
+
+        from radiomix.io.rtstruct import list_rois, read_rtstruct
+        from radiomix.io.seg import read_seg
 
         if not p.exists():
             raise InputError(f"{p}: mask file not found")
