@@ -60,3 +60,23 @@ def test_ibsi_presets_match_configuration_table():
     assert preset("ibsi_config_e").resampling.interpolator == "cubic"
     assert preset("ibsi_config_e").ivh.discretisation.bin_number == 1000
     assert isinstance(preset("ibsi_dig"), Settings)
+
+
+def test_digest_follows_the_content_of_referenced_files(tmp_path):
+    from radiomix.settings import Normalisation
+
+    lm = tmp_path / "landmarks.json"
+    lm.write_text('{"landmarks": [0, 1, 2]}')
+    from radiomix.settings import Discretisation
+
+    disc = Discretisation(method="fixed_bin_number", bin_number=16)
+    s = Settings(discretisation=disc, normalisation=Normalisation(method="nyul", landmarks_file=str(lm)))
+    first = s.digest()
+    assert s.digest() == first  # stable
+    lm.write_text('{"landmarks": [0, 1, 3]}')  # same path, new content
+    import os
+
+    os.utime(lm, ns=(1, 1))  # even with an unhelpful timestamp, the size/mtime key changes
+    assert s.digest() != first
+    missing = Settings(discretisation=disc, normalisation=Normalisation(method="nyul", landmarks_file=str(tmp_path / "none.json")))
+    assert len(missing.digest()) == 16

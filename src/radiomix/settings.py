@@ -18,9 +18,9 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from radiomix.compat.pyradiomics.params import PyRadiomicsParams, bin_setting, default_params
 from radiomix.errors import SettingsError
 from radiomix.filters.spec import FilterSpec
-from radiomix.compat.pyradiomics.params import PyRadiomicsParams, bin_setting, default_params
 
 SETTINGS_VERSION = 1
 
@@ -278,8 +278,18 @@ class Settings(_Frozen):
         return text
 
     def digest(self) -> str:
-        """Stable sha256 (first 16 hex digits) of the canonical JSON form; goes into provenance."""
-        blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":")).encode()
+        """Stable sha256 (first 16 hex digits) of the canonical JSON form; goes into provenance. Files the settings
+        point to (Nyul landmarks, a deep-feature model) count by their content, not only their path: new landmarks
+        under the same name give a new digest, so ``batch --resume`` recomputes instead of mixing old and new."""
+        form = self.to_dict()
+        files = {}
+        if self.normalisation is not None and self.normalisation.landmarks_file:
+            files["normalisation.landmarks_file"] = _file_sha256(self.normalisation.landmarks_file)
+        if self.deep_features is not None:
+            files["deep_features.model_path"] = _file_sha256(self.deep_features.model_path)
+        if any(files.values()):
+            form["_file_contents"] = files
+        blob = json.dumps(form, sort_keys=True, separators=(",", ":")).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
     def __hash__(self) -> int:
@@ -288,6 +298,28 @@ class Settings(_Frozen):
     def replace(self, **changes) -> Settings:
         """A copy with some top-level fields changed, validated again."""
         return Settings.model_validate({**self.to_dict(), **{k: _plain(v) for k, v in changes.items()}})
+
+
+def _file_sha256(path: str) -> str:
+    """sha256 of a file's content ("" when it cannot be read: using the settings then fails with a clear error)."""
+    p = Path(path).expanduser()
+    try:
+        st = p.stat()
+    except OSError:
+        return ""
+    return _file_sha256_cached(str(p.resolve()), st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=32)
+def _file_sha256_cached(path: str, size: int, mtime_ns: int) -> str:  # size/mtime: a changed file is hashed again
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+    except OSError:
+        return ""
+    return h.hexdigest()
 
 
 def _plain(v):
