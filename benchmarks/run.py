@@ -137,16 +137,96 @@ def _f(v, nd=3):
     return "" if v is None else (f"{v:.{nd}f}" if isinstance(v, float) else str(v))
 
 
+PEERS = ("pyradiomics", "mirp", "nyxus", "flash-radiomics")
+#: ROI voxels of each case (ibsi_ct: the IBSI 1 CT phantom's GTV)
+ROI_VOXELS = {"small": 5_000, "medium": 32_000, "large": 818_000}
+
+
+def _ratio(a, b):
+    return None if a is None or b is None or not b else a / b
+
+
+def _verdict(items, ok) -> str:
+    """"yes" when every (name, value) passes ``ok``, else which ones do."""
+    met = [name for name, value in items if ok(value)]
+    return "yes" if len(met) == len(items) else (f"no ({', '.join(met)} only)" if met else "no")
+
+
+def targets(rows: list[dict]) -> list[tuple[str, str, str]]:
+    """The issue's targets, each with what this run measured and whether it is met: (target, measured, met)."""
+    by = {(r["task"], r["case"], r["tool"]): r for r in rows if r["status"] == "ok"}
+    out: list[tuple[str, str, str]] = []
+
+    def rm(task, case):
+        return by.get((task, case, "radiomix"))
+
+    def peers(task, case):
+        return [by[(task, case, t)] for t in PEERS if (task, case, t) in by]
+
+    cases = sorted({c for (t, c, _) in by if t == "original"}, key=lambda c: (c not in ROI_VOXELS, c))
+    fast, e2e = [], []
+    for c in cases:
+        r, ps = rm("original", c), peers("original", c)
+        if not r or not ps:
+            continue
+        best = min(ps, key=lambda p: p["extract_alone_s"])
+        x = _ratio(best["extract_alone_s"], r["extract_alone_s"])
+        fast.append((c, best["tool"], x))
+        quickest = min(ps, key=lambda p: p["wall_s"])
+        e2e.append((c, quickest["tool"], _ratio(quickest["wall_s"], r["wall_s"])))
+    if fast:
+        out.append(("original: extraction >= 10x the fastest peer, every phantom",
+                    ", ".join(f"{c} {x:.1f}x ({t})" for c, t, x in fast),
+                    _verdict([(c, x) for c, _, x in fast], lambda x: x >= 10)))
+    if e2e:
+        out.append(("original: faster than every peer end to end (fresh process, reading included)",
+                    ", ".join(f"{c} {x:.2f}x ({t})" for c, t, x in e2e),
+                    _verdict([(c, x) for c, _, x in e2e], lambda x: x > 1)))
+    r, p = rm("original", "large"), by.get(("original", "large", "pyradiomics"))
+    if r and p:
+        x = _ratio(p["extract_alone_s"], r["extract_alone_s"])
+        out.append(("original: >= 20x PyRadiomics on the large phantom", f"{x:.1f}x", "yes" if x >= 20 else "no"))
+    for c in sorted({c for (t, c, _) in by if t == "filters"}):
+        r, p = rm("filters", c), by.get(("filters", c, "pyradiomics"))
+        if r and p:
+            x, m = _ratio(p["extract_alone_s"], r["extract_alone_s"]), _ratio(p["maxrss_mb"], r["maxrss_mb"])
+            out.append((f"LoG + wavelet ({c}): >= 10x PyRadiomics, <= 1/4 of its peak memory",
+                        f"{x:.1f}x, memory 1/{m:.1f} ({r['maxrss_mb']:.0f} vs {p['maxrss_mb']:.0f} MB)",
+                        "yes" if x >= 10 and m >= 4 else "no"))
+    r, p = rm("voxel", "voxel"), by.get(("voxel", "voxel", "pyradiomics"))
+    if r and p:
+        x = _ratio(p["extract_alone_s"], r["extract_alone_s"])
+        out.append(("voxel-wise map: >= 100x PyRadiomics", f"{x:.0f}x", "yes" if x >= 100 else "no"))
+    lin = [(c, rm("original", c)) for c in ROI_VOXELS if rm("original", c)]
+    if len(lin) >= 2:
+        per = [(c, r["extract_alone_s"] / ROI_VOXELS[c] * 1e6) for c, r in lin]
+        out.append(("cost linear in ROI voxels (radiomix warm extraction per ROI voxel)",
+                    ", ".join(f"{c} {v:.2f} us" for c, v in per),
+                    "yes" if max(v for _, v in per[1:]) <= 2 * per[0][1] else "no"))
+    cold = [(f"{t}/{c}", _ratio(r["extract_s"], r["extract_warm_s"])) for (t, c, tool), r in sorted(by.items())
+            if tool == "radiomix" and r.get("extract_s") and r.get("extract_warm_s")]
+    if cold:
+        out.append(("first extraction in a fresh process within 2x of a warm one",
+                    ", ".join(f"{k} {x:.1f}x" for k, x in cold), _verdict(cold, lambda x: x <= 2)))
+    return out
+
+
 def markdown(rows: list[dict], hw: dict, meta: dict) -> str:
+    per_tool = "".join(f", {t}: {n}" for t, n in meta.get("tool_repeats", {}).items())
     head = (f"Machine: {hw['cpu']}, {hw['cores']} cores, {hw['ram_gb']} GB RAM; load average at start "
-            f"{hw['load_avg']}, at end {meta['load_end']}; Python {hw['python']}. Repeats: {meta['repeats']} "
-            f"(medians){' (--quick)' if meta['quick'] else ''}. Wall time of the whole run: {meta['elapsed_s']:.0f} s.")
+            f"{hw['load_avg']}, at end {meta['load_end']}; Python {hw['python']}. Repeats: {meta['repeats']}"
+            f"{per_tool} (medians){' (--quick)' if meta['quick'] else ''}. Wall time of the whole run: "
+            f"{meta['elapsed_s']:.0f} s.")
     legend = ("`wall` = fresh process: start-up, imports, reading, extraction. `extract` = extraction with image and "
               "mask in memory (radiomix: warm, second call in the process; `cold` = its first call; MIRP and Nyxus "
               "read the files inside their API, so theirs include reading). `extract cpu` = CPU seconds (user + "
               "system, all threads) of that extraction, less sensitive to the machine's load than wall times. `x` "
               "columns: the tool's value / radiomix's (above 1: radiomix is faster or smaller).")
     lines = [f"# radiomix benchmark ({meta['date']})", "", head, "", legend, ""]
+    goals = targets(rows)
+    if goals:
+        lines += ["## Targets", "", "| target | measured | met? |", "|---|---|---|"]
+        lines += [f"| {t} | {m} | {ok} |" for t, m, ok in goals] + [""]
     for task in PLAN:
         trows = [r for r in rows if r["task"] == task]
         if not trows:
@@ -165,10 +245,12 @@ def markdown(rows: list[dict], hw: dict, meta: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_results(out: Path, records: list[dict], hw: dict, repeats: int, quick: bool, t_start: float) -> str:
+def write_results(out: Path, records: list[dict], hw: dict, repeats: int, quick: bool, t_start: float,
+                  tool_repeats: dict | None = None) -> str:
     """Write benchmark.json and benchmark.md from the runs so far; return the markdown."""
     meta = {"date": dt.datetime.now().isoformat(timespec="seconds"), "repeats": repeats, "quick": quick,
-            "elapsed_s": time.perf_counter() - t_start, "load_end": [round(v, 2) for v in os.getloadavg()]}
+            "elapsed_s": time.perf_counter() - t_start, "load_end": [round(v, 2) for v in os.getloadavg()],
+            "tool_repeats": tool_repeats or {}}
     rows = summarise(records)
     (out / "benchmark.json").write_text(json.dumps({"hardware": hw, "meta": meta, "summary": rows, "runs": records},
                                                    indent=1))
@@ -182,6 +264,8 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="small cases, one repeat")
     ap.add_argument("--repeats", type=int, default=None, help="runs per (task, case, tool); default 3 (quick: 1)")
     ap.add_argument("--tools", default=",".join(TOOLS))
+    ap.add_argument("--tool-repeats", default="",
+                    help="per-tool repeat counts overriding --repeats, e.g. mirp=1 (MIRP takes minutes per case)")
     ap.add_argument("--cases", default=None, help="restrict to these cases")
     ap.add_argument("--tasks", default=",".join(PLAN))
     ap.add_argument("--timeout", type=float, default=None, help="seconds per run (default 3600; quick 600)")
@@ -214,6 +298,7 @@ def main(argv=None) -> int:
     if unknown:
         ap.error(f"unknown tools {unknown}; known: {', '.join(TOOLS)}")
     only = set(a.cases.split(",")) if a.cases else None
+    per_tool = {k.strip(): int(v) for k, v in (x.split("=") for x in a.tool_repeats.split(",") if x.strip())}
     a.out.mkdir(parents=True, exist_ok=True)
     hw = hardware()
     t_start = time.perf_counter()
@@ -222,7 +307,7 @@ def main(argv=None) -> int:
         cases = [c for c in PLAN[task][1 if a.quick else 0] if only is None or c in only]
         for case, paths in phantoms.cases(cases, a.out / "phantoms").items():
             for tool in tools:
-                for k in range(repeats):
+                for k in range(per_tool.get(tool, repeats)):
                     rec = run_one(tool, task, case, paths, timeout)
                     rec["repeat"] = k
                     records.append(rec)
@@ -231,8 +316,8 @@ def main(argv=None) -> int:
                           f"{rec.get('reason', '')}", flush=True)
                     if rec.get("status") in ("unsupported", "not installed", "timeout"):
                         break  # no point repeating
-                md = write_results(a.out, records, hw, repeats, a.quick, t_start)  # partial results survive
-    md = write_results(a.out, records, hw, repeats, a.quick, t_start)
+                md = write_results(a.out, records, hw, repeats, a.quick, t_start, per_tool)  # partial results survive
+    md = write_results(a.out, records, hw, repeats, a.quick, t_start, per_tool)
     print(md)
     print(f"wrote {a.out / 'benchmark.md'} and benchmark.json")
     return 0
