@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import importlib
-import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -13,12 +12,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from radiomix import __version__
-from radiomix.errors import SettingsError
 from radiomix.features import FAMILIES
 from radiomix.features.base import FeatureValue
 from radiomix.image import Image, Mask
 from radiomix.preprocess import prepare, roi_data
 from radiomix.settings import Settings
+from radiomix.threads import available_threads
 
 if TYPE_CHECKING:  # pandas is imported by the table methods only: extraction alone never loads it
     import pandas as pd
@@ -76,20 +75,11 @@ _COST_ORDER = ("morphology", "glrlm", "glszm", "gldzm", "local_intensity", "stat
 
 
 def family_threads() -> int:
-    """Threads :func:`compute_families` may use: ``RADIOMIX_THREADS`` if set, else the CPUs this process may run on
-    (at most 4). 1 where numba has no thread-safe threading layer (OpenMP or TBB): its fallback layer aborts when two
-    threads call parallel kernels at once."""
-    env = os.environ.get("RADIOMIX_THREADS", "").strip()
-    if env:
-        try:
-            return max(1, int(env))
-        except ValueError:
-            raise SettingsError(f"RADIOMIX_THREADS={env!r} is not a whole number of threads") from None
-    try:
-        n = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        n = os.cpu_count() or 1
-    return min(n, 4) if n > 1 and _threadsafe_numba() else 1
+    """Threads :func:`compute_families` may use: :func:`radiomix.threads.available_threads` (``RADIOMIX_THREADS`` or
+    the CPUs, at most 4); 1 where numba has no thread-safe threading layer (OpenMP or TBB): its fallback layer
+    aborts when two threads call parallel kernels at once."""
+    n = available_threads()
+    return n if n > 1 and _threadsafe_numba() else 1
 
 
 @functools.cache

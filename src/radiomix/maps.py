@@ -14,8 +14,10 @@ Families: ``statistics`` (IBSI 3.3, keys ``statistics_<feature>``) and ``glcm`` 
 Output: one :class:`~radiomix.image.Image` per feature, float32, covering the ROI's bounding box on the processed grid
 (its geometry places it in the image's physical space, so viewers overlay it on the image); voxels outside the ROI
 are NaN, as are values undefined for a kernel (a kernel without any voxel pair for the GLCM; the features' documented
-degenerate cases). The work runs in parallel (numba ``prange`` over the voxels) in batches of ``batch_voxels``, so the
-memory beyond the output maps is bounded by the batch size.
+degenerate cases). One numba kernel (``kernels/map_kernels.voxel_maps``) computes both families in parallel over the
+voxels and writes straight into the maps, so the memory beyond the output maps is a padded copy of the ROI box and
+small per-thread scratch; ``batch_voxels`` only splits the voxels into several kernel calls. The maps are views of
+one ``(n_features, *box)`` array (keeping one map alive keeps that array).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from radiomix.settings import Settings
 
 #: families with voxel-wise maps
 MAP_FAMILIES = ("statistics", "glcm")
-#: voxels per parallel batch (bounds the per-batch feature buffers: batch x 50 float64)
+#: voxels per kernel call
 BATCH_VOXELS = 65_536
 
 
@@ -50,7 +52,7 @@ def feature_maps(image: Image, mask: Mask, settings: Settings, kernel_radius: in
     compute; default: the map families among ``settings.families``. Raises ``SettingsError`` for a 2D setting, a
     kernel radius below 1, or no map family requested.
     """
-    from radiomix.kernels.map_kernels import N_GLCM, N_STATS, glcm_map, statistics_map
+    from radiomix.kernels.map_kernels import cube_pairs, voxel_maps
     from radiomix.kernels.texture_common import DIRECTIONS_3D
     from radiomix.preprocess import prepare, roi_data
 
@@ -82,38 +84,32 @@ def feature_maps(image: Image, mask: Mask, settings: Settings, kernel_radius: in
     shape = tuple(int(b - a) for a, b in zip(lo, hi))
     geom = prepared.image.geometry.with_shape_spacing_origin(
         shape, prepared.image.spacing, prepared.image.geometry.index_to_physical(lo))
-    # the kernels read a copy cropped to the ROI box: voxels outside it are outside the mask anyway
-    img = np.ascontiguousarray(roi.image[box], dtype=np.float64)
-    ins = np.ascontiguousarray(inside[box])
-    lv = np.ascontiguousarray(np.where(ins, roi.levels[box], 0), dtype=np.int32)
+    # the kernel reads copies of the ROI box padded by r voxels of "outside" (voxels beyond the box are outside the
+    # mask anyway), so every kernel is read through the same linear offsets
+    ins = inside[box]
+    pad = ((r, r),) * 3
+    img = np.pad(np.where(ins, roi.image[box], 0.0).astype(np.float64), pad)
+    ins_p = np.pad(ins, pad)
+    lv = np.pad(np.where(ins, roi.levels[box], 0).astype(np.int32), pad)
     pts = np.ascontiguousarray(idx - lo, dtype=np.int64)
     tex = settings.texture
-    offsets = np.ascontiguousarray(DIRECTIONS_3D * int(tex.glcm_distance), dtype=np.int64)
+    cube, pair_a, pair_b, dir_start = cube_pairs(r, DIRECTIONS_3D * int(tex.glcm_distance), img.shape)
 
-    out_keys = [k for f in fams for k in keys[f]]
-    maps = {k: np.full(shape, np.nan, dtype=np.float32) for k in out_keys
-            if features is None or k in wanted or k.split("_", 1)[0] in wanted}
-    where = tuple(pts.T)
+    out_keys = [k for f in fams for k in keys[f]
+                if features is None or k in wanted or k.split("_", 1)[0] in wanted]
+    slot = {k: i for i, k in enumerate(out_keys)}
+    names = [f.name for f in _glcm_features()]
+    stat_slot = np.array([slot.get(k, -1) for k in keys["statistics"]], dtype=np.int64)
+    avg_slot = np.array([slot.get(f"glcm_{n}_3d_averaged", -1) for n in names], dtype=np.int64)
+    mrg_slot = np.array([slot.get(f"glcm_{n}_3d_merged", -1) for n in names], dtype=np.int64)
+    out = np.full((len(out_keys), *shape), np.nan, dtype=np.float32)
+    flat = out.reshape(len(out_keys), -1)
+    n_chunks = 8 * numba.get_num_threads()
     for b0 in range(0, len(pts), batch_voxels):
-        p = pts[b0:b0 + batch_voxels]
-        sel = tuple(w[b0:b0 + batch_voxels] for w in where)
-        if "statistics" in fams:
-            st = np.empty((len(p), N_STATS))
-            statistics_map(img, ins, p, r, st)
-            for t, k in enumerate(keys["statistics"]):
-                if k in maps:
-                    maps[k][sel] = st[:, t]
-        if "glcm" in fams:
-            avg = np.empty((len(p), N_GLCM))
-            mrg = np.empty((len(p), N_GLCM))
-            glcm_map(lv, p, r, offsets, int(roi.n_levels), bool(tex.glcm_symmetric), avg, mrg,
-                     16 * numba.get_num_threads())
-            for k in keys["glcm"]:
-                if k in maps:
-                    t = [f.name for f in _glcm_features()].index(k[5:].rsplit("_3d_", 1)[0])
-                    maps[k][sel] = (avg if k.endswith("_3d_averaged") else mrg)[:, t]
+        voxel_maps(img, lv, ins_p, pts[b0:b0 + batch_voxels], r, cube, pair_a, pair_b, dir_start,
+                   int(roi.n_levels), bool(tex.glcm_symmetric), stat_slot, avg_slot, mrg_slot, flat, n_chunks)
     src = f"{image.source} (map)"
-    return {k: Image(v, geom, src) for k, v in maps.items()}
+    return {k: Image(out[i], geom, src) for k, i in slot.items()}
 
 
 def _glcm_features():

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 
 import numpy as np
@@ -46,6 +47,7 @@ def _run(case, setting: dict, label=None) -> pd.Series:
         warnings.simplefilter("ignore")
         status = run_case(row, settings, str(shards))
     assert status["status"] == "done", status
+    assert "RADIOMIX_THREADS" not in os.environ  # the case ran on one thread and put the variable back
     return pd.read_parquet(shards / f"{row['row_id']}.parquet").iloc[0]
 
 

@@ -125,6 +125,11 @@ def run_case(row: dict, settings: Settings, shard_dir: str, resume: bool = False
             pass
     old_limit = None
     caught: list[str] = []
+    # one thread per case (families, convolutions): the batch's parallelism is its worker processes (a value the
+    # user set is kept; the variable is restored after the case)
+    own_threads = "RADIOMIX_THREADS" not in os.environ
+    if own_threads:
+        os.environ["RADIOMIX_THREADS"] = "1"
     try:
         _import_case_modules(settings)
         old_limit = _set_memory_limit(memory_limit_mb)
@@ -136,8 +141,7 @@ def run_case(row: dict, settings: Settings, shard_dir: str, resume: bool = False
                 row = {**row, "label": int(params.get("label"))}
             image, mask = read_inputs(row)
             stage = "extract"
-            # one family thread: the batch's parallelism is its worker processes
-            sets = extract_lesions(image, mask, settings, on_family_error="record", threads=1)
+            sets = extract_lesions(image, mask, settings, on_family_error="record")
             caught = sorted({f"{w.category.__name__}: {w.message}" for w in wlist})
     except MemoryError:
         return {**status, "status": "failed", "stage": stage, "error_type": "MemoryError",
@@ -148,6 +152,8 @@ def run_case(row: dict, settings: Settings, shard_dir: str, resume: bool = False
         return {**status, "status": "failed", "stage": getattr(exc, "stage", stage), "error_type": type(exc).__name__,
                 "message": msg, "traceback": traceback.format_exc(limit=5), "seconds": time.perf_counter() - t0}
     finally:
+        if own_threads:
+            os.environ.pop("RADIOMIX_THREADS", None)
         if old_limit is not None:
             resource.setrlimit(resource.RLIMIT_AS, old_limit)
     frame = shard_frame(sets)

@@ -1,0 +1,29 @@
+"""How many threads radiomix may use inside one process (feature families on large ROIs, large convolutions).
+
+``RADIOMIX_THREADS`` overrides the default, the CPUs this process may run on (at most 4). Batch workers set it to 1:
+a batch's parallelism is its worker processes.
+"""
+
+from __future__ import annotations
+
+import os
+
+from radiomix.errors import SettingsError
+
+#: most threads used by default (beyond this the per-family and per-slab work is too coarse to gain)
+MAX_DEFAULT_THREADS = 4
+
+
+def available_threads() -> int:
+    """``RADIOMIX_THREADS`` if set (a whole number >= 1; 0 or less means 1), else min(CPUs available, 4)."""
+    env = os.environ.get("RADIOMIX_THREADS", "").strip()
+    if env:
+        try:
+            return max(1, int(env))
+        except ValueError:
+            raise SettingsError(f"RADIOMIX_THREADS={env!r} is not a whole number of threads") from None
+    try:
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        n = os.cpu_count() or 1
+    return max(1, min(n, MAX_DEFAULT_THREADS))
