@@ -18,6 +18,8 @@ proportional to the zones found rather than to the largest zone size.
 from __future__ import annotations
 
 import itertools
+import threading
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
@@ -261,16 +263,33 @@ def aggregate(features: tuple[Feature, ...], aggregations: list[str],
     return out
 
 
+#: Zone tables per ROI (weakly keyed: an entry lives as long as its RoiData) and planar flag, shared by the GLSZM and
+#: GLDZM of one ROI. ``_ZONE_LOCK`` guards the dictionary; each entry's own lock makes a second family that asks for
+#: the same table while the first is building it wait for that table instead of building it again.
+_ZONE_TABLES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_ZONE_LOCK = threading.Lock()
+
+
+def roi_zone_table(roi: RoiData, planar: bool) -> ZoneTable:
+    """The zone table (with distances) of ``roi``'s intensity mask, built once per ROI and ``planar`` and shared by
+    the GLSZM and GLDZM (thread-safe; the RoiData itself is never modified)."""
+    with _ZONE_LOCK:
+        entry = _ZONE_TABLES.setdefault(roi, {})
+        lock = entry.setdefault(("lock", planar), threading.Lock())
+    with lock:
+        table = entry.get(planar)
+        if table is None:
+            table = zone_table(roi.levels, roi.mask_int, roi.mask_morph, planar=planar)
+            entry[planar] = table
+    return table
+
+
 def zone_matrices(roi: RoiData, column: str, aggregations: list[str]):
     """Lazy builders ``(slice_matrices, merged, volume)`` of zone-count matrices over ``column`` ('size' or
-    'distance') of the zone table."""
-    cache: dict[str, ZoneTable] = {}
+    'distance') of the zone table (:func:`roi_zone_table`)."""
 
     def table(planar: bool) -> ZoneTable:
-        key = "2d" if planar else "3d"
-        if key not in cache:
-            cache[key] = zone_table(roi.levels, roi.mask_int, roi.mask_morph, planar=planar)
-        return cache[key]
+        return roi_zone_table(roi, planar)
 
     def slice_matrices():
         t = table(True)

@@ -60,9 +60,15 @@ class IntensityVolumeHistogram:
     @cached_property
     def nu(self) -> np.ndarray:
         r"""Volume fraction :math:`\nu_i`: the fraction of voxels with intensity :math:`\ge i`."""
-        srt = np.sort(self.index)
-        below = np.searchsorted(srt, np.arange(self.last + 1), side="left")
-        return (srt.size - below) / srt.size
+        idx = self.index
+        # below[i] = number of voxels with index < i (counting, not sorting: the same integers)
+        inside = idx[(idx >= 0) & (idx <= self.last)]
+        counts = np.bincount(inside, minlength=self.last + 1)[: self.last + 1]
+        below = np.empty(self.last + 1, dtype=np.int64)
+        below[0] = 0
+        np.cumsum(counts[:-1], out=below[1:])
+        below += int(np.count_nonzero(idx < 0))
+        return (idx.size - below) / idx.size
 
     @cached_property
     def gamma(self) -> np.ndarray:

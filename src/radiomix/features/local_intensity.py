@@ -16,7 +16,7 @@ from functools import cached_property
 import numpy as np
 
 from radiomix.features.base import Family, Feature, RoiData
-from radiomix.kernels.morphology_kernels import sphere_means_at, sphere_offsets
+from radiomix.kernels.sphere_kernels import sphere_means_at, sphere_means_in_mask, sphere_offsets
 
 
 @dataclass(frozen=True, eq=False)
@@ -43,13 +43,12 @@ class LocalMeans:
 
     @cached_property
     def means_all(self) -> np.ndarray:
-        """Local mean at every ROI voxel (order of ``roi_points``)."""
-        return sphere_means_at(self.image, self.roi_points, self.offsets)
+        """Local mean at every ROI voxel (order of ``roi_points``), computed row by row over the mask."""
+        return sphere_means_in_mask(self.image, self.mask, self.offsets)
 
     def means_at_maximum(self) -> np.ndarray:
-        pts = self.roi_points
-        x = self.image[tuple(pts.T)]
-        top = pts[x == x.max()]
+        top_value = self.image[self.mask].max()
+        top = np.argwhere(self.mask & (self.image == top_value))
         return sphere_means_at(self.image, top, self.offsets)
 
 

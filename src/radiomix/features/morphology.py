@@ -32,7 +32,8 @@ from scipy.spatial.distance import pdist
 from skimage.measure import marching_cubes
 
 from radiomix.features.base import Family, Feature, RoiData
-from radiomix.kernels.morphology_kernels import face_boxes, mvee_weights, pair_sums
+from radiomix.kernels.morphology_kernels import face_boxes, line_end_points, mvee_weights, pair_sums
+from radiomix.kernels.texture_common import bounding_box
 
 # --- the shape object --------------------------------------------------------------------------------------------------
 
@@ -55,11 +56,15 @@ class Shape:
     @cached_property
     def mesh(self) -> tuple[np.ndarray, np.ndarray]:
         """(vertices (n, 3) mm, faces (m, 3)) of the ROI surface."""
-        padded = np.pad(self.mask_morph.astype(np.float64), 1)
+        # only the mask's bounding box is meshed (the crop carries a margin for the local intensity sphere); cubes
+        # are visited in the same order, so vertices and faces come out exactly as on the whole crop
+        box = bounding_box(self.mask_morph) if self.mask_morph.any() else (slice(0, None),) * 3
+        padded = np.pad(self.mask_morph[box].astype(np.float64), 1)
         verts, faces, _, _ = marching_cubes(padded, level=0.5, allow_degenerate=False)
         # vertices of a binary mask at level 0.5 lie on half-voxel positions: exact in index space; scale in float64
         # (marching_cubes returns float32) so that the mesh is exactly the voxel-grid mesh times the spacing
-        verts = (verts.astype(np.float64) - 1.0) * np.asarray(self.spacing)
+        start = np.array([b.start for b in box], dtype=np.float64)
+        verts = (verts.astype(np.float64) - 1.0 + start) * np.asarray(self.spacing)
         return verts, faces
 
     @cached_property
@@ -67,36 +72,76 @@ class Shape:
         return self.mesh[0]
 
     @cached_property
+    def face_corners(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Corner positions (a, b, c), each (m, 3) mm, of the mesh faces (shared by volume and area)."""
+        v, f = self.mesh
+        return v[f[:, 0]], v[f[:, 1]], v[f[:, 2]]
+
+    @cached_property
     def volume(self) -> float:
         """Mesh volume: :math:`V = \\frac{1}{6}\\left|\\sum_f a_f \\cdot (b_f \\times c_f)\\right|`."""
-        v, f = self.mesh
-        a, b, c = v[f[:, 0]], v[f[:, 1]], v[f[:, 2]]
+        a, b, c = self.face_corners
         return float(abs(np.sum(np.einsum("ij,ij->i", a, np.cross(b, c)))) / 6.0)
 
     @cached_property
     def area(self) -> float:
         """Mesh area: :math:`A = \\sum_f \\frac{1}{2}|(b_f - a_f) \\times (c_f - a_f)|`."""
-        v, f = self.mesh
-        a, b, c = v[f[:, 0]], v[f[:, 1]], v[f[:, 2]]
+        a, b, c = self.face_corners
         return float(0.5 * np.sum(np.linalg.norm(np.cross(b - a, c - a), axis=1)))
 
     @cached_property
+    def hull_candidates(self) -> np.ndarray:
+        """Indices (ascending) of the mesh vertices that can be convex-hull vertices: a vertex lying strictly between
+        two others on a line parallel to an axis is a convex combination of them, never a hull vertex, so only the
+        end points of every axis-parallel line of vertices are kept (kernels.morphology_kernels.line_end_points)."""
+        return line_end_points(np.rint(2.0 * self.vertices / np.asarray(self.spacing)).astype(np.int64))
+
+    @cached_property
     def hull(self) -> ConvexHull | None:
+        """Convex hull of the mesh vertices (computed on :attr:`hull_candidates`, the same hull); ``vertices`` index
+        :attr:`hull_candidates`."""
         try:
-            return ConvexHull(self.vertices)
+            return ConvexHull(self.vertices[self.hull_candidates])
         except (QhullError, ValueError):
             return None
 
     @cached_property
     def hull_points(self) -> np.ndarray:
         h = self.hull
-        return self.vertices if h is None else self.vertices[h.vertices]
+        return self.vertices if h is None else self.vertices[self.hull_candidates[h.vertices]]
 
     # voxels
     @cached_property
+    def coords_morph(self) -> tuple[np.ndarray, ...]:
+        """Voxel-centre coordinates (mm) of the morphological mask: (z, y, x), one contiguous array per axis."""
+        return tuple(i * s for i, s in zip(np.nonzero(self.mask_morph), self.spacing))
+
+    @cached_property
+    def coords_int(self) -> tuple[np.ndarray, ...]:
+        """Voxel-centre coordinates (mm) of the intensity mask, as :attr:`coords_morph`."""
+        if self.mask_int is self.mask_morph or np.array_equal(self.mask_int, self.mask_morph):
+            return self.coords_morph
+        return tuple(i * s for i, s in zip(np.nonzero(self.mask_int), self.spacing))
+
+    @cached_property
     def positions_morph(self) -> np.ndarray:
         """Voxel-centre positions (mm) of the morphological mask, (N_v, 3)."""
-        return np.argwhere(self.mask_morph) * np.asarray(self.spacing)
+        return np.column_stack(self.coords_morph)
+
+    @cached_property
+    def covariance_morph(self) -> np.ndarray | None:
+        """Covariance matrix (3 x 3, divisor N_v - 1) of the voxel positions; None for < 2 voxels. Sums of products
+        per pair of axes (pairwise summation), not a BLAS product: a multi-threaded BLAS call leaves its threads
+        spinning, which slows whatever runs next on a busy machine."""
+        c = [a - a.mean() for a in self.coords_morph]
+        n = c[0].size
+        if n < 2:
+            return None
+        cov = np.empty((3, 3))
+        for i in range(3):
+            for j in range(i, 3):
+                cov[i, j] = cov[j, i] = np.sum(c[i] * c[j]) / (n - 1)
+        return cov
 
     @cached_property
     def n_voxels(self) -> int:
@@ -109,10 +154,10 @@ class Shape:
     @cached_property
     def pca_eigenvalues(self) -> np.ndarray:
         """(major, minor, least) eigenvalues of the covariance matrix of the voxel positions; NaN for < 2 voxels."""
-        p = self.positions_morph
-        if p.shape[0] < 2:
+        cov = self.covariance_morph
+        if cov is None:
             return np.full(3, np.nan)
-        ev = np.linalg.eigvalsh(np.cov(p, rowvar=False))[::-1]
+        ev = np.linalg.eigvalsh(cov)[::-1]
         # round-off leaves ~1e-16 * lambda_major on a flat axis; sqrt would turn that into a visible length
         return np.where(ev > 1e-12 * ev[0], ev, 0.0)
 
@@ -255,9 +300,8 @@ def _ombb(shape: Shape) -> tuple[float, float] | None:
         boxes.append((vol, float(2 * (ext[0] * ext[1] + ext[0] * ext[2] + ext[1] * ext[2]))))
 
     consider(np.eye(3))
-    p = shape.positions_morph
-    if p.shape[0] >= 2:
-        consider(np.linalg.eigh(np.cov(p, rowvar=False))[1].T)
+    if shape.covariance_morph is not None:
+        consider(np.linalg.eigh(shape.covariance_morph)[1].T)
     # one box per face normal, all at once in numba (kernels.morphology_kernels.face_boxes)
     nrm = normals / np.linalg.norm(normals, axis=1, keepdims=True)
     helper = np.eye(3)[np.argmin(np.abs(nrm), axis=1)]
@@ -338,13 +382,12 @@ def centre_of_mass_shift(s: Shape) -> float:
     :math:`\vec{CoM}_{geom} = \frac{1}{N_v}\sum_k \vec{r}_k` over the morphological mask and
     :math:`\vec{CoM}_{gl} = \sum_k X_k \vec{r}_k / \sum_k X_k` over the intensity mask (mm). NaN if
     :math:`\sum_k X_k = 0`."""
-    com_geom = s.positions_morph.mean(axis=0)
+    com_geom = np.array([a.mean() for a in s.coords_morph])
     x = s.intensities
     total = float(np.sum(x))
     if total == 0 or not np.isfinite(total):
         return float("nan")
-    r = np.argwhere(s.mask_int) * np.asarray(s.spacing)
-    com_gl = (x @ r) / total
+    com_gl = np.array([np.sum(x * a) for a in s.coords_int]) / total  # no BLAS (see covariance_morph)
     return float(np.linalg.norm(com_geom - com_gl))
 
 

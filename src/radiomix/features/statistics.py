@@ -21,6 +21,7 @@ NaN when :math:`P_{75} + P_{25} = 0`, the robust mean absolute deviation is NaN 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -30,6 +31,41 @@ from radiomix.features.base import Family, Feature, RoiData, run_features
 
 #: numpy percentile method reproducing the IBSI reference values (Hyndman-Fan type 7).
 PERCENTILE_METHOD = "linear"
+
+
+def sorted_values(x: np.ndarray) -> np.ndarray:
+    """``np.sort(x)`` for a 1D float64 array. Integer-valued samples whose range is at most a few times their size
+    (CT numbers, discretised grey levels) are sorted by counting (O(n), the same array as ``np.sort``); others by
+    ``np.sort``."""
+    n = x.size
+    if n < 1024:
+        return np.sort(x)
+    lo, hi = float(x.min()), float(x.max())
+    if not (np.isfinite(lo) and np.isfinite(hi)) or hi - lo > 4 * n or hi - lo >= 2**31:
+        return np.sort(x)
+    k = x - lo
+    ki = k.astype(np.int64)
+    if not np.array_equal(ki, k):  # not integer-valued
+        return np.sort(x)
+    counts = np.bincount(ki, minlength=int(hi - lo) + 1)
+    return np.repeat(lo + np.arange(counts.size, dtype=np.float64), counts)
+
+
+def percentile_of_sorted(xs: np.ndarray, q: float) -> float:
+    """``np.percentile(xs, q, method="linear")`` for an ascending, non-empty 1D ``xs``, without NumPy's partition of
+    a copy: the same virtual index :math:`h = (n - 1) q / 100` and the same two-sided interpolation formula as NumPy,
+    so the same float."""
+    n = xs.size
+    h = (n - 1) * (float(q) / 100.0)
+    if h >= n - 1:
+        return float(xs[-1])
+    if h < 0:
+        return float(xs[0])
+    i = math.floor(h)
+    t = h - i
+    a, b = float(xs[i]), float(xs[i + 1])
+    diff = b - a
+    return b - diff * (1.0 - t) if t >= 0.5 else a + diff * t
 
 
 @dataclass(frozen=True, eq=False)
@@ -48,7 +84,8 @@ class Sample:
 
     @cached_property
     def sorted(self) -> np.ndarray:
-        return np.sort(self.x)
+        """The sample in ascending order: :func:`sorted_values`."""
+        return sorted_values(self.x)
 
     @cached_property
     def mean(self) -> float:
@@ -84,7 +121,7 @@ class Sample:
         """:math:`P_q`, linear interpolation between order statistics (see the module docstring)."""
         if not self.n:
             return np.nan
-        return float(np.percentile(self.sorted, q, method=PERCENTILE_METHOD))
+        return percentile_of_sorted(self.sorted, q)
 
     @cached_property
     def median(self) -> float:

@@ -14,35 +14,51 @@ from numba import njit
 
 
 @njit(cache=True, nogil=True)
-def glcm_counts(lv, offsets, n_levels, distance, symmetric, z_start, z_stop, per_slice):  # pragma: no cover - jit
-    """Co-occurrence counts for all directions in one pass over slices ``z_start..z_stop`` of ``lv``.
-
-    Returns int64 counts of shape ``(z_stop - z_start, n_dir, Ng, Ng)`` when ``per_slice`` (a pair belongs to the
-    slice of its first voxel) else ``(1, n_dir, Ng, Ng)``. Neighbours may lie outside the slice range (3D).
-    """
-    nz, ny, nx = lv.shape
-    nd = offsets.shape[0]
+def _glcm_counts_flat(lp, shape, pad, flat_off, n_levels, z_start, z_stop, per_slice):  # pragma: no cover - jit
+    """One-sided co-occurrence counts on ``lp``, the level volume of ``shape`` padded with ``pad`` zero voxels on
+    every side and flattened; ``flat_off`` the (distance-scaled) directions as flat offsets in the padded array. A
+    neighbour in the zero border is outside the ROI, so no bounds checks are needed."""
+    _, ny, nx = shape
+    nyp = ny + 2 * pad
+    nxp = nx + 2 * pad
+    plane = nyp * nxp
+    nd = flat_off.shape[0]
     n_out = z_stop - z_start if per_slice else 1
     out = np.zeros((n_out, nd, n_levels, n_levels), dtype=np.int64)
     for z in range(z_start, z_stop):
         s = z - z_start if per_slice else 0
         for y in range(ny):
+            base = (z + pad) * plane + (y + pad) * nxp + pad
             for x in range(nx):
-                a = lv[z, y, x]
+                f = base + x
+                a = lp[f]
                 if a <= 0:
                     continue
                 for k in range(nd):
-                    zz = z + distance * offsets[k, 0]
-                    yy = y + distance * offsets[k, 1]
-                    xx = x + distance * offsets[k, 2]
-                    if zz < 0 or zz >= nz or yy < 0 or yy >= ny or xx < 0 or xx >= nx:
-                        continue
-                    b = lv[zz, yy, xx]
-                    if b <= 0:
-                        continue
-                    out[s, k, a - 1, b - 1] += 1
-                    if symmetric:
-                        out[s, k, b - 1, a - 1] += 1
+                    b = lp[f + flat_off[k]]
+                    if b > 0:
+                        out[s, k, a - 1, b - 1] += 1
+    return out
+
+
+def glcm_counts(lv, offsets, n_levels, distance, symmetric, z_start, z_stop, per_slice) -> np.ndarray:
+    """Co-occurrence counts for all directions in one pass over slices ``z_start..z_stop`` of ``lv``.
+
+    Returns int64 counts of shape ``(z_stop - z_start, n_dir, Ng, Ng)`` when ``per_slice`` (a pair belongs to the
+    slice of its first voxel) else ``(1, n_dir, Ng, Ng)``. Neighbours may lie outside the slice range (3D). The kernel
+    (numba, ``nogil``) counts one-sided pairs on a zero-padded copy with flat offsets (no bounds checks); the
+    symmetric matrix is ``M + M^T`` of those counts.
+    """
+    lv = np.asarray(lv)
+    offsets = np.asarray(offsets, dtype=np.int64).reshape(-1, 3) * int(distance)
+    pad = max(1, int(np.abs(offsets).max(initial=0)))
+    lp = np.pad(np.asarray(lv, dtype=np.int32), pad)
+    _, nyp, nxp = lp.shape
+    flat = np.ascontiguousarray(offsets[:, 0] * (nyp * nxp) + offsets[:, 1] * nxp + offsets[:, 2])
+    out = _glcm_counts_flat(lp.ravel(), tuple(int(n) for n in lv.shape), pad, flat, int(n_levels), int(z_start),
+                            int(z_stop), bool(per_slice))
+    if symmetric:
+        out += out.swapaxes(2, 3).copy()
     return out
 
 

@@ -14,45 +14,61 @@ from radiomix.kernels.glcm_kernels import shifted
 
 
 @njit(cache=True, nogil=True)
-def glrlm_counts(lv, offsets, n_levels, max_run, z_start, z_stop, per_slice):  # pragma: no cover - jit
+def _glrlm_direction(k, lp, shape, pad, flat_off, z_start, z_stop, per_slice, out):  # pragma: no cover - jit
+    """Runs along direction ``k`` (flat offset ``flat_off[k]``) into ``out[:, k]``; see :func:`_glrlm_counts_flat`."""
+    _, ny, nx = shape
+    nyp = ny + 2 * pad
+    nxp = nx + 2 * pad
+    plane = nyp * nxp
+    o = flat_off[k]
+    for z in range(z_start, z_stop):
+        s = z - z_start if per_slice else 0
+        for y in range(ny):
+            base = (z + pad) * plane + (y + pad) * nxp + pad
+            for x in range(nx):
+                f = base + x
+                g = lp[f]
+                if g <= 0 or lp[f - o] == g:
+                    continue  # outside the ROI, or not the first voxel of its run
+                n = 1
+                q = f + o
+                while lp[q] == g:
+                    n += 1
+                    q += o
+                out[s, k, g - 1, n - 1] += 1
+
+
+@njit(cache=True, nogil=True)
+def _glrlm_counts_flat(lp, shape, pad, flat_off, n_levels, max_run, z_start, z_stop, per_slice):  # pragma: no cover
+    """:func:`glrlm_counts` on ``lp``, the level volume of ``shape`` padded with ``pad`` zero voxels on every side and
+    flattened; ``flat_off`` the directions as flat offsets in the padded array. The zero border stops every run, so no
+    bounds checks are needed. One pass per direction."""
+    nd = flat_off.shape[0]
+    n_out = z_stop - z_start if per_slice else 1
+    out = np.zeros((n_out, nd, n_levels, max_run), dtype=np.int64)
+    for k in range(nd):
+        _glrlm_direction(k, lp, shape, pad, flat_off, z_start, z_stop, per_slice, out)
+    return out
+
+
+def glrlm_counts(lv, offsets, n_levels, max_run, z_start, z_stop, per_slice) -> np.ndarray:
     """Run-length counts for all directions in one pass over slices ``z_start..z_stop`` of ``lv``.
 
     Returns int64 counts of shape ``(z_stop - z_start, n_dir, Ng, max_run)`` when ``per_slice`` (a run belongs to the
     slice of its first voxel) else ``(1, n_dir, Ng, max_run)``. A run is counted at its first voxel (the voxel whose
     predecessor is outside the array, outside the mask or of another level) and followed to its end, so every voxel is
     read at most twice per direction. ``max_run`` must be at least the longest possible run (the largest array side).
+    Runs follow the whole array (also beyond ``z_start..z_stop``). The kernel (numba, ``nogil``) works on a copy padded
+    with zeros, with flat offsets: no bounds checks in the inner loops.
     """
-    nz, ny, nx = lv.shape
-    nd = offsets.shape[0]
-    n_out = z_stop - z_start if per_slice else 1
-    out = np.zeros((n_out, nd, n_levels, max_run), dtype=np.int64)
-    for z in range(z_start, z_stop):
-        s = z - z_start if per_slice else 0
-        for y in range(ny):
-            for x in range(nx):
-                g = lv[z, y, x]
-                if g <= 0:
-                    continue
-                for k in range(nd):
-                    dz = offsets[k, 0]
-                    dy = offsets[k, 1]
-                    dx = offsets[k, 2]
-                    pz = z - dz
-                    py = y - dy
-                    px = x - dx
-                    if 0 <= pz < nz and 0 <= py < ny and 0 <= px < nx and lv[pz, py, px] == g:
-                        continue  # not the first voxel of its run
-                    n = 1
-                    qz = z + dz
-                    qy = y + dy
-                    qx = x + dx
-                    while 0 <= qz < nz and 0 <= qy < ny and 0 <= qx < nx and lv[qz, qy, qx] == g:
-                        n += 1
-                        qz += dz
-                        qy += dy
-                        qx += dx
-                    out[s, k, g - 1, n - 1] += 1
-    return out
+    lv = np.asarray(lv)
+    offsets = np.asarray(offsets, dtype=np.int64).reshape(-1, 3)
+    pad = max(1, int(np.abs(offsets).max(initial=0)))
+    lp = np.pad(np.asarray(lv, dtype=np.int32), pad)
+    _, nyp, nxp = lp.shape
+    flat = np.ascontiguousarray(offsets[:, 0] * (nyp * nxp) + offsets[:, 1] * nxp + offsets[:, 2])
+    return _glrlm_counts_flat(lp.ravel(), tuple(int(n) for n in lv.shape), pad, flat, int(n_levels), int(max_run),
+                              int(z_start), int(z_stop), bool(per_slice))
 
 
 def glrlm_counts_reference(lv: np.ndarray, offsets, n_levels: int, max_run: int) -> np.ndarray:

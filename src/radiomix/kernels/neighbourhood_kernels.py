@@ -16,6 +16,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from radiomix.kernels.texture_common import bounding_box
+
 
 def _offsets(delta: int, planar: bool) -> np.ndarray:
     r = range(-delta, delta + 1)
@@ -27,15 +29,14 @@ def _offsets(delta: int, planar: bool) -> np.ndarray:
 def _padded(levels: np.ndarray, mask: np.ndarray, delta: int):
     """Grey levels of the mask's bounding box, 0 outside the mask, zero-padded by ``delta`` on every side, flattened;
     with the padded shape and the first slice of the box."""
-    idx = np.nonzero(mask)
-    box = tuple(slice(int(a.min()), int(a.max()) + 1) for a in idx)
+    box = bounding_box(mask)
     m = mask[box]
     lv = levels[box]
-    if (lv[m] < 1).any():
+    if (m & (lv < 1)).any():
         raise ValueError("grey levels inside the mask must be >= 1")
     lab = np.zeros(tuple(n + 2 * delta for n in m.shape), dtype=np.int32)
     inner = tuple(slice(delta, delta + n) for n in m.shape)
-    lab[inner][m] = lv[m]
+    np.copyto(lab[inner], lv, where=m, casting="unsafe")
     return lab, box[0].start
 
 
@@ -45,45 +46,71 @@ def _flat_offsets(shape, delta: int, planar: bool) -> np.ndarray:
 
 
 # --- numba kernels -----------------------------------------------------------------------------------------------------
-@njit(cache=True)
-def _ngtdm_kernel(lab, offsets, n_levels, plane, delta, n_out, planar):
-    """``lab``: padded flat grey levels (0 = outside the ROI); ``plane``: voxels per padded slice."""
+# Both kernels go a row (fixed z, y) of the box at a time: per neighbour offset, one contiguous pass over the row (so
+# the loops vectorise), then one pass in raster order that adds each voxel's result to the matrices, in the same order
+# and with the same arithmetic as a voxel-by-voxel loop.
+
+
+@njit(cache=True, nogil=True)
+def _ngtdm_kernel(lab, shape, offsets, n_levels, delta, n_out, planar):  # pragma: no cover - compiled
+    """``lab``: flat grey levels (0 = outside the ROI) of the box of ``shape`` padded by ``delta`` on every side;
+    ``offsets``: flat neighbour offsets in the padded array."""
+    nz, ny, nx = shape
+    nyp = ny + 2 * delta
+    nxp = nx + 2 * delta
+    plane = nyp * nxp
     s = np.zeros((n_out, n_levels + 1), dtype=np.float64)
     n = np.zeros((n_out, n_levels + 1), dtype=np.float64)
-    n_off = offsets.size
-    for f in range(lab.size):
-        g = lab[f]
-        if g <= 0:
-            continue
-        total = 0
-        w = 0
-        for o in range(n_off):
-            v = lab[f + offsets[o]]
-            if v > 0:
-                total += v
-                w += 1
-        if w > 0:
-            k = f // plane - delta if planar else 0
-            s[k, g] += abs(g - total / w)
-            n[k, g] += 1.0
+    total = np.empty(nx, dtype=np.int64)
+    w = np.empty(nx, dtype=np.int64)
+    for z in range(nz):
+        k = z if planar else 0
+        for y in range(ny):
+            f0 = (z + delta) * plane + (y + delta) * nxp + delta
+            centre = lab[f0:f0 + nx]
+            total[:] = 0
+            w[:] = 0
+            for o in range(offsets.size):
+                a = f0 + offsets[o]
+                nb = lab[a:a + nx]
+                for x in range(nx):
+                    v = nb[x]
+                    total[x] += v  # 0 outside the ROI
+                    w[x] += v > 0
+            for x in range(nx):
+                g = centre[x]
+                if g > 0 and w[x] > 0:
+                    s[k, g] += abs(g - total[x] / w[x])
+                    n[k, g] += 1.0
     return s, n
 
 
-@njit(cache=True)
-def _ngldm_kernel(lab, offsets, n_levels, alpha, plane, delta, n_out, planar):
+@njit(cache=True, nogil=True)
+def _ngldm_kernel(lab, shape, offsets, n_levels, alpha, delta, n_out, planar):  # pragma: no cover - compiled
+    """Dependence counts; arguments as :func:`_ngtdm_kernel`."""
+    nz, ny, nx = shape
+    nyp = ny + 2 * delta
+    nxp = nx + 2 * delta
+    plane = nyp * nxp
     n_off = offsets.size
     counts = np.zeros((n_out, n_levels + 1, n_off + 2), dtype=np.int64)
-    for f in range(lab.size):
-        g = lab[f]
-        if g <= 0:
-            continue
-        j = 1
-        for o in range(n_off):
-            v = lab[f + offsets[o]]
-            if v > 0 and abs(v - g) <= alpha:
-                j += 1
-        k = f // plane - delta if planar else 0
-        counts[k, g, j] += 1
+    j = np.empty(nx, dtype=np.int64)
+    for z in range(nz):
+        k = z if planar else 0
+        for y in range(ny):
+            f0 = (z + delta) * plane + (y + delta) * nxp + delta
+            centre = lab[f0:f0 + nx]
+            j[:] = 1
+            for o in range(n_off):
+                a = f0 + offsets[o]
+                nb = lab[a:a + nx]
+                for x in range(nx):
+                    v = nb[x]
+                    j[x] += (v > 0) & (abs(v - centre[x]) <= alpha)
+            for x in range(nx):
+                g = centre[x]
+                if g > 0:
+                    counts[k, g, j[x]] += 1
     return counts
 
 
@@ -94,6 +121,10 @@ def _expand(arr: np.ndarray, n_slices: int, z_off: int, planar: bool) -> np.ndar
     out = np.zeros((n_slices,) + arr.shape[1:], dtype=arr.dtype)
     out[z_off:z_off + arr.shape[0]] = arr
     return out
+
+
+def _box_shape(lab: np.ndarray, delta: int) -> tuple[int, int, int]:
+    return tuple(int(n) - 2 * delta for n in lab.shape)
 
 
 def _run(levels, mask, delta, planar):
@@ -112,8 +143,8 @@ def ngtdm_arrays(levels: np.ndarray, mask: np.ndarray, n_levels: int, delta: int
     if not mask.any():
         z = np.zeros((n_all, n_levels + 1))
         return z, z.copy()
-    lab, z_off, plane, n_out, offs = _run(levels, mask, delta, planar)
-    s, n = _ngtdm_kernel(lab.ravel(), offs, int(n_levels), plane, int(delta), n_out, planar)
+    lab, z_off, _, n_out, offs = _run(levels, mask, delta, planar)
+    s, n = _ngtdm_kernel(lab.ravel(), _box_shape(lab, delta), offs, int(n_levels), int(delta), n_out, planar)
     return _expand(s, mask.shape[0], z_off, planar), _expand(n, mask.shape[0], z_off, planar)
 
 
@@ -126,8 +157,8 @@ def ngldm_counts(levels: np.ndarray, mask: np.ndarray, n_levels: int, delta: int
     n_all = mask.shape[0] if planar else 1
     if not mask.any():
         return np.zeros((n_all, n_levels + 1, n_off + 2), dtype=np.int64)
-    lab, z_off, plane, n_out, offs = _run(levels, mask, delta, planar)
-    c = _ngldm_kernel(lab.ravel(), offs, int(n_levels), int(alpha), plane, int(delta), n_out, planar)
+    lab, z_off, _, n_out, offs = _run(levels, mask, delta, planar)
+    c = _ngldm_kernel(lab.ravel(), _box_shape(lab, delta), offs, int(n_levels), int(alpha), int(delta), n_out, planar)
     return _expand(c, mask.shape[0], z_off, planar)
 
 

@@ -53,14 +53,23 @@ def level_volume(levels: np.ndarray, mask: np.ndarray, n_levels: int) -> np.ndar
     mask = np.asarray(mask, dtype=bool)
     if not mask.any():
         return np.zeros((0, 0, 0), dtype=np.int32)
-    idx = np.nonzero(mask)
-    box = tuple(slice(int(i.min()), int(i.max()) + 1) for i in idx)
+    box = bounding_box(mask)
     m = mask[box]
     lv = np.where(m, levels[box], 0).astype(np.int32)
-    inside = lv[m]
-    if inside.min() < 1 or inside.max() > n_levels:
+    if ((lv < 1) & m).any() or lv.max() > n_levels:
+        inside = lv[m]
         raise ValueError(f"grey levels inside the mask span {inside.min()}..{inside.max()}, outside 1..{n_levels}")
     return np.ascontiguousarray(lv)
+
+
+def bounding_box(mask: np.ndarray) -> tuple[slice, ...]:
+    """Slices of the bounding box of a non-empty boolean array, from its projections on each axis (``any``), which is
+    cheaper than listing the voxels (``np.nonzero``)."""
+    box = []
+    for ax in range(mask.ndim):
+        nz = np.flatnonzero(mask.any(axis=tuple(a for a in range(mask.ndim) if a != ax)))
+        box.append(slice(int(nz[0]), int(nz[-1]) + 1))
+    return tuple(box)
 
 
 def slice_chunks(n_slices: int, bytes_per_slice: int, budget: int = SLICE_CHUNK_BYTES) -> Iterator[tuple[int, int]]:

@@ -22,6 +22,8 @@ import numpy as np
 from numba import njit
 from scipy import ndimage
 
+from radiomix.kernels.texture_common import bounding_box
+
 
 @dataclass(frozen=True, eq=False)
 class ZoneTable:
@@ -46,13 +48,12 @@ def _crop(levels: np.ndarray, mask: np.ndarray, distance_mask: np.ndarray):
     both = mask | distance_mask
     if not both.any():
         return None
-    idx = np.nonzero(both)
-    box = tuple(slice(int(a.min()), int(a.max()) + 1) for a in idx)
+    box = bounding_box(both)
     return levels[box], mask[box], distance_mask[box], box[0].start
 
 
 # --- numba kernels -----------------------------------------------------------------------------------------------------
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _cityblock_distance(mask, planar):
     """City-block distance (in voxels) to the nearest voxel outside ``mask``; outside the array counts as outside.
     Two raster passes with the half-neighbourhoods are exact for the city-block metric."""
@@ -91,7 +92,7 @@ def _cityblock_distance(mask, planar):
     return d
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _zones(lab, dist, offsets, plane):
     """Flood-fill zones in the padded, flattened grey-level array ``lab`` (0 outside the ROI; grey levels >= 1).
     ``offsets`` are the flat offsets of the 26 (or 8) neighbours; the one-voxel zero padding makes bounds checks
@@ -164,12 +165,12 @@ def zone_table(levels: np.ndarray, mask: np.ndarray, distance_mask: np.ndarray |
     if cropped is None:
         return _empty_table(mask, planar)
     lv, m, dm, z_off = cropped
-    if m.any() and lv[m].min() < 1:
+    if (m & (lv < 1)).any():
         raise ValueError("grey levels inside the mask must be >= 1")
     # one voxel of zero padding: neighbours of any box voxel are valid flat indices, 0 means outside the ROI
     dist = np.pad(_cityblock_distance(np.ascontiguousarray(dm), planar), 1)
     lab = np.zeros(dist.shape, dtype=np.int32)
-    lab[1:-1, 1:-1, 1:-1][m] = lv[m]
+    np.copyto(lab[1:-1, 1:-1, 1:-1], lv, where=m, casting="unsafe")
     plane = lab.shape[1] * lab.shape[2]
     lev, size, d, sl = _zones(lab.ravel(), dist.ravel(), _flat_offsets(lab.shape, planar), plane)
     sl = sl - 1 + z_off if planar else np.zeros_like(sl)

@@ -28,12 +28,13 @@ def intensity_diagnostics(mean: float, vmin: float, vmax: float, stage: str) -> 
 
 def bbox_dims(mask: np.ndarray) -> tuple[int, int, int]:
     """Extent (z, y, x) in voxels of the bounding box of ``mask`` (0 for an empty mask)."""
-    dims = []
-    for k in range(3):
-        other = tuple(a for a in range(3) if a != k)
-        idx = np.flatnonzero(np.any(mask, axis=other))
-        dims.append(int(idx[-1] - idx[0] + 1) if idx.size else 0)
-    return tuple(dims)  # type: ignore[return-value]
+    proj = np.any(mask, axis=0)  # (y, x): one pass over the array, then the z extent from a second
+    zs = np.flatnonzero(np.any(mask, axis=(1, 2)))
+    if zs.size == 0:
+        return 0, 0, 0
+    ys = np.flatnonzero(np.any(proj, axis=1))
+    xs = np.flatnonzero(np.any(proj, axis=0))
+    return int(zs[-1] - zs[0] + 1), int(ys[-1] - ys[0] + 1), int(xs[-1] - xs[0] + 1)
 
 
 def roi_diagnostics(grid_shape, image: np.ndarray, mask_morph: np.ndarray, mask_int: np.ndarray,
@@ -43,7 +44,13 @@ def roi_diagnostics(grid_shape, image: np.ndarray, mask_morph: np.ndarray, mask_
     out: dict[str, float] = {}
     for k, ax in enumerate(AXES):
         out[f"int_mask_dim_{ax}_{stage}_roi"] = float(grid_shape[k])
+    same = mask_int is mask_morph
     for name, m in (("int", mask_int), ("morph", mask_morph)):
+        if same and name == "morph":  # the same array: copy the int_mask rows
+            for k in range(3):
+                out[f"morph_mask_bb_dim_{AXES[k]}_{stage}_roi"] = out[f"int_mask_bb_dim_{AXES[k]}_{stage}_roi"]
+            out[f"morph_mask_vox_count_{stage}_roi"] = out[f"int_mask_vox_count_{stage}_roi"]
+            continue
         for k, d in enumerate(bbox_dims(m)):
             out[f"{name}_mask_bb_dim_{AXES[k]}_{stage}_roi"] = float(d)
         out[f"{name}_mask_vox_count_{stage}_roi"] = float(np.count_nonzero(m))

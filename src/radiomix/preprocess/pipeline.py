@@ -52,13 +52,16 @@ def margin_voxels(spacing, settings: Settings, margin_mm: float = 0.0) -> tuple[
 
 
 def _bbox(mask: np.ndarray) -> tuple[slice, slice, slice] | None:
-    out = []
-    for k in range(3):
-        idx = np.flatnonzero(np.any(mask, axis=tuple(a for a in range(3) if a != k)))
-        if idx.size == 0:
-            return None
-        out.append(slice(int(idx[0]), int(idx[-1]) + 1))
-    return tuple(out)  # type: ignore[return-value]
+    """Bounding box of a 3D boolean array, None if empty: the z range from one pass over the array, then y and x from
+    a projection of that z slab only."""
+    zs = np.flatnonzero(np.any(mask, axis=(1, 2)))
+    if zs.size == 0:
+        return None
+    z = slice(int(zs[0]), int(zs[-1]) + 1)
+    proj = np.any(mask[z], axis=0)
+    ys = np.flatnonzero(np.any(proj, axis=1))
+    xs = np.flatnonzero(np.any(proj, axis=0))
+    return z, slice(int(ys[0]), int(ys[-1]) + 1), slice(int(xs[0]), int(xs[-1]) + 1)
 
 
 def _check_inputs(image: Image, mask: Mask, settings: Settings) -> None:
@@ -176,7 +179,10 @@ def prepare(image: Image, mask: Mask, settings: Settings, diagnostics: str = "ro
     if not m_int.any():
         raise EmptyMaskError(f"{mask.source}: no ROI voxel is left after re-segmentation "
                              f"({settings.resegmentation}) of image {image.source}")
-    diag.update(roi_diagnostics(grid.shape, img, morph, m_int, "reseg"))
+    if np.array_equal(m_int, morph):  # nothing re-segmented: the same numbers as the interpolated stage
+        diag.update({k[: -len("_interp_roi")] + "_reseg_roi": v for k, v in diag.items() if k.endswith("_interp_roi")})
+    else:
+        diag.update(roi_diagnostics(grid.shape, img, morph, m_int, "reseg"))
 
     geom = grid.geometry.with_shape_spacing_origin(
         img.shape, grid.geometry.spacing, grid.geometry.index_to_physical([s.start for s in box]))
