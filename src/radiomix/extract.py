@@ -17,7 +17,7 @@ from radiomix.features.base import FeatureValue
 from radiomix.image import Image, Mask
 from radiomix.preprocess import prepare, roi_data
 from radiomix.settings import Settings
-from radiomix.threads import available_threads
+from radiomix.threads import available_threads, one_blas_thread
 
 if TYPE_CHECKING:  # pandas is imported by the table methods only: extraction alone never loads it
     import pandas as pd
@@ -116,7 +116,9 @@ def compute_families(roi, families, errors: dict[str, str] | None = None, thread
     if threads > 1 and len(families) > 1 and int(np.count_nonzero(roi.mask_int)) >= PARALLEL_MIN_VOXELS:
         rank = {name: i for i, name in enumerate(_COST_ORDER)}
         order = sorted(families, key=lambda name: rank.get(name, -1))
-        with ThreadPoolExecutor(max_workers=min(threads, len(families))) as pool:
+        # BLAS at one thread meanwhile: its few small calls gain nothing from threads, and idle BLAS threads spinning
+        # on a busy machine would steal the cores the families run on
+        with one_blas_thread(), ThreadPoolExecutor(max_workers=min(threads, len(families))) as pool:
             futures = {name: pool.submit(_run_family, roi, name, errors) for name in order}
         results = {name: fut.result() for name, fut in futures.items()}  # re-raises a family's error
     else:

@@ -6,6 +6,7 @@ a batch's parallelism is its worker processes.
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 from radiomix.errors import SettingsError
@@ -27,3 +28,15 @@ def available_threads() -> int:
     except AttributeError:  # pragma: no cover - not Linux
         n = os.cpu_count() or 1
     return max(1, min(n, MAX_DEFAULT_THREADS))
+
+
+def one_blas_thread():
+    """Context manager: BLAS (OpenBLAS/MKL through threadpoolctl) at one thread inside it. Used around a batch case
+    (a multi-threaded BLAS sums long dot products in an order that depends on its thread count, so engines with
+    different thread counts would differ in the last bits) and around threaded feature families (their few small
+    BLAS calls gain nothing, and idle BLAS threads spinning on a busy machine steal the families' cores)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - comes with scikit-learn
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")

@@ -16,6 +16,7 @@ import pandas as pd
 
 from radiomix.batch.manifest import file_digest
 from radiomix.settings import Settings
+from radiomix.threads import one_blas_thread
 
 SHARD_VERSION = 2  # 2: several rows per case (lesions), integer lesion columns
 
@@ -72,19 +73,6 @@ def _import_case_modules(settings: Settings) -> None:
         importlib.import_module(name)
 
 
-def _one_blas_thread():
-    """BLAS at one thread while a case runs: parallelism comes from the worker processes, and a multi-threaded BLAS
-    sums long dot products in an order that depends on its thread count (Dask's nanny sets 1, a plain process keeps
-    the default), which would make results differ between engines in the last bits."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - comes with scikit-learn
-        import contextlib
-
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
-
-
 def read_inputs(row: dict):
     """Read a manifest row's image and mask (ITK files, .npy, or a DICOM series folder, ``series_uid`` choosing one
     series; RTSTRUCT/SEG masks are rasterised on the image, ``roi`` choosing the ROI)."""
@@ -133,7 +121,7 @@ def run_case(row: dict, settings: Settings, shard_dir: str, resume: bool = False
     try:
         _import_case_modules(settings)
         old_limit = _set_memory_limit(memory_limit_mb)
-        with _one_blas_thread(), warnings.catch_warnings(record=True) as wlist:
+        with one_blas_thread(), warnings.catch_warnings(record=True) as wlist:
             warnings.simplefilter("always")
             params = getattr(settings, "pyradiomics", None)
             if params is not None and pd.isna(row.get("label")) and pd.isna(row.get("roi")):
