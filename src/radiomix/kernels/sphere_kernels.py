@@ -73,28 +73,71 @@ def _row_prefix_sums(image):  # pragma: no cover - compiled
     return cs
 
 
-@numba.njit(cache=True, nogil=True, parallel=True)
-def _sphere_means_runs(cs, points, runs):  # pragma: no cover - compiled
+@numba.njit(cache=True, nogil=True, inline="always")
+def _runs_extent(runs):  # pragma: no cover - compiled
+    """Voxel count of the sphere given as x-runs ``runs`` (dz, dy, dx_start, dx_end) and its extent:
+    (count, dz_lo, dz_hi, dy_lo, dy_hi, dx_lo, dx_hi), the offset ranges always containing 0."""
+    k_all = 0
+    dz_lo = 0
+    dz_hi = 0
+    dy_lo = 0
+    dy_hi = 0
+    dx_lo = 0
+    dx_hi = 0
+    for r in range(runs.shape[0]):
+        k_all += runs[r, 3] - runs[r, 2] + 1
+        dz_lo = min(dz_lo, runs[r, 0])
+        dz_hi = max(dz_hi, runs[r, 0])
+        dy_lo = min(dy_lo, runs[r, 1])
+        dy_hi = max(dy_hi, runs[r, 1])
+        dx_lo = min(dx_lo, runs[r, 2])
+        dx_hi = max(dx_hi, runs[r, 3])
+    return k_all, dz_lo, dz_hi, dy_lo, dy_hi, dx_lo, dx_hi
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _interior_row_sums(cs, z0, y0, xa, w, runs):  # pragma: no cover - compiled
+    """Sphere sums at the ``w`` voxels (z0, y0, xa..xa+w-1), whose spheres all lie inside the image, run by run over
+    the row prefix sums ``cs``; 1D views indexed from 0 (no negative-index wrap-around), so the loop vectorises."""
+    acc = np.zeros(w)
+    for r in range(runs.shape[0]):
+        z = z0 + runs[r, 0]
+        y = y0 + runs[r, 1]
+        lo = xa + runs[r, 2]
+        hi = xa + runs[r, 3] + 1
+        right = cs[z, y, hi:hi + w]
+        left = cs[z, y, lo:lo + w]
+        for i in range(w):
+            acc[i] += right[i] - left[i]
+    return acc
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _clipped_mean(cs, z0, y0, x0, runs):  # pragma: no cover - compiled
+    """Mean over the part of the sphere at (z0, y0, x0) inside the image (runs clipped at the borders)."""
     nz, ny, nx1 = cs.shape
     nx = nx1 - 1
+    s = 0.0
+    c = 0
+    for r in range(runs.shape[0]):
+        z = z0 + runs[r, 0]
+        y = y0 + runs[r, 1]
+        if z < 0 or z >= nz or y < 0 or y >= ny:
+            continue
+        lo = max(x0 + runs[r, 2], 0)
+        hi = min(x0 + runs[r, 3], nx - 1)
+        if lo <= hi:
+            s += cs[z, y, hi + 1] - cs[z, y, lo]
+            c += hi - lo + 1
+    return s / c
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _sphere_means_runs(cs, points, runs):  # pragma: no cover - compiled
+    """Sphere means at ``points`` (n, 3), one point per parallel iteration (see :func:`_clipped_mean`)."""
     out = np.empty(points.shape[0])
     for p in numba.prange(points.shape[0]):
-        z0 = points[p, 0]
-        y0 = points[p, 1]
-        x0 = points[p, 2]
-        s = 0.0
-        c = 0
-        for r in range(runs.shape[0]):
-            z = z0 + runs[r, 0]
-            y = y0 + runs[r, 1]
-            if z < 0 or z >= nz or y < 0 or y >= ny:
-                continue
-            a = max(x0 + runs[r, 2], 0)
-            b = min(x0 + runs[r, 3], nx - 1)
-            if a <= b:
-                s += cs[z, y, b + 1] - cs[z, y, a]
-                c += b - a + 1
-        out[p] = s / c
+        out[p] = _clipped_mean(cs, points[p, 0], points[p, 1], points[p, 2], runs)
     return out
 
 
@@ -106,22 +149,7 @@ def _sphere_means_rows(cs, points, runs, starts):  # pragma: no cover - compiled
     identical. Other groups go voxel by voxel with the bounds checks."""
     nz, ny, nx1 = cs.shape
     nx = nx1 - 1
-    nr = runs.shape[0]
-    k_all = 0
-    dz_lo = 0
-    dz_hi = 0
-    dy_lo = 0
-    dy_hi = 0
-    dx_lo = 0
-    dx_hi = 0
-    for r in range(nr):
-        k_all += runs[r, 3] - runs[r, 2] + 1
-        dz_lo = min(dz_lo, runs[r, 0])
-        dz_hi = max(dz_hi, runs[r, 0])
-        dy_lo = min(dy_lo, runs[r, 1])
-        dy_hi = max(dy_hi, runs[r, 1])
-        dx_lo = min(dx_lo, runs[r, 2])
-        dx_hi = max(dx_hi, runs[r, 3])
+    k_all, dz_lo, dz_hi, dy_lo, dy_hi, dx_lo, dx_hi = _runs_extent(runs)
     out = np.empty(points.shape[0])
     for g in range(starts.size - 1):
         a = starts[g]
@@ -136,35 +164,12 @@ def _sphere_means_rows(cs, points, runs, starts):  # pragma: no cover - compiled
         if (z0 + dz_lo >= 0 and z0 + dz_hi < nz and y0 + dy_lo >= 0 and y0 + dy_hi < ny and xa + dx_lo >= 0
                 and xb + dx_hi < nx):
             w = xb - xa + 1
-            acc = np.zeros(w)
-            for r in range(nr):
-                z = z0 + runs[r, 0]
-                y = y0 + runs[r, 1]
-                lo = xa + runs[r, 2]
-                hi = xa + runs[r, 3] + 1
-                # 1D views indexed from 0: no negative-index wrap-around in the loop, so it vectorises
-                right = cs[z, y, hi:hi + w]
-                left = cs[z, y, lo:lo + w]
-                for i in range(w):
-                    acc[i] += right[i] - left[i]
+            acc = _interior_row_sums(cs, z0, y0, xa, w, runs)
             for p in range(a, b):
                 out[p] = acc[points[p, 2] - xa] / k_all
             continue
         for p in range(a, b):
-            x0 = points[p, 2]
-            s = 0.0
-            c = 0
-            for r in range(nr):
-                z = z0 + runs[r, 0]
-                y = y0 + runs[r, 1]
-                if z < 0 or z >= nz or y < 0 or y >= ny:
-                    continue
-                lo = max(x0 + runs[r, 2], 0)
-                hi = min(x0 + runs[r, 3], nx - 1)
-                if lo <= hi:
-                    s += cs[z, y, hi + 1] - cs[z, y, lo]
-                    c += hi - lo + 1
-            out[p] = s / c
+            out[p] = _clipped_mean(cs, z0, y0, points[p, 2], runs)
     return out
 
 
@@ -174,22 +179,7 @@ def _sphere_means_mask_rows(cs, mask, row_z, row_y, row_start, runs, n_out):  # 
     (z, y) holding mask voxels given by ``row_z``, ``row_y`` and their first output index ``row_start``."""
     nz, ny, nx1 = cs.shape
     nx = nx1 - 1
-    nr = runs.shape[0]
-    k_all = 0
-    dz_lo = 0
-    dz_hi = 0
-    dy_lo = 0
-    dy_hi = 0
-    dx_lo = 0
-    dx_hi = 0
-    for r in range(nr):
-        k_all += runs[r, 3] - runs[r, 2] + 1
-        dz_lo = min(dz_lo, runs[r, 0])
-        dz_hi = max(dz_hi, runs[r, 0])
-        dy_lo = min(dy_lo, runs[r, 1])
-        dy_hi = max(dy_hi, runs[r, 1])
-        dx_lo = min(dx_lo, runs[r, 2])
-        dx_hi = max(dx_hi, runs[r, 3])
+    k_all, dz_lo, dz_hi, dy_lo, dy_hi, dx_lo, dx_hi = _runs_extent(runs)
     out = np.empty(n_out)
     for g in range(row_z.size):
         z0 = row_z[g]
@@ -205,16 +195,7 @@ def _sphere_means_mask_rows(cs, mask, row_z, row_y, row_start, runs, n_out):  # 
         if z0 + dz_lo >= 0 and z0 + dz_hi < nz and y0 + dy_lo >= 0 and y0 + dy_hi < ny and xa + dx_lo >= 0 \
                 and xb + dx_hi < nx:
             w = xb - xa + 1
-            acc = np.zeros(w)
-            for r in range(nr):
-                z = z0 + runs[r, 0]
-                y = y0 + runs[r, 1]
-                lo = xa + runs[r, 2]
-                hi = xa + runs[r, 3] + 1
-                right = cs[z, y, hi:hi + w]
-                left = cs[z, y, lo:lo + w]
-                for i in range(w):
-                    acc[i] += right[i] - left[i]
+            acc = _interior_row_sums(cs, z0, y0, xa, w, runs)
             for i in range(w):
                 if row[xa + i]:
                     out[p] = acc[i] / k_all
@@ -223,19 +204,7 @@ def _sphere_means_mask_rows(cs, mask, row_z, row_y, row_start, runs, n_out):  # 
         for x0 in range(xa, xb + 1):
             if not row[x0]:
                 continue
-            s = 0.0
-            c = 0
-            for r in range(nr):
-                z = z0 + runs[r, 0]
-                y = y0 + runs[r, 1]
-                if z < 0 or z >= nz or y < 0 or y >= ny:
-                    continue
-                lo = max(x0 + runs[r, 2], 0)
-                hi = min(x0 + runs[r, 3], nx - 1)
-                if lo <= hi:
-                    s += cs[z, y, hi + 1] - cs[z, y, lo]
-                    c += hi - lo + 1
-            out[p] = s / c
+            out[p] = _clipped_mean(cs, z0, y0, x0, runs)
             p += 1
     return out
 
