@@ -155,3 +155,36 @@ def test_bad_thread_count_names_the_variable(monkeypatch):
         family_threads()
     monkeypatch.setenv("RADIOMIX_THREADS", "0")
     assert family_threads() == 1
+
+
+def test_roi_memo_builds_once_across_threads_and_retries_after_an_error():
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from radiomix.features.base import roi_memo
+
+    arr, m = _case(5)
+    g = Geometry(arr.shape, (2.0, 1.0, 1.0))
+    from radiomix.preprocess import prepare, roi_data
+
+    roi = roi_data(prepare(Image(arr, g), Mask(m, g), SETTINGS), SETTINGS)
+    calls = []
+    lock = threading.Lock()
+
+    def build():
+        with lock:
+            calls.append(1)
+        time.sleep(0.05)  # the other threads arrive while this one builds
+        return 42
+
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(lambda _: roi_memo(roi, "answer", build), range(8))) == [42] * 8
+    assert len(calls) == 1
+
+    def broken():
+        raise ValueError("no")
+
+    with pytest.raises(ValueError):
+        roi_memo(roi, "flaky", broken)
+    assert roi_memo(roi, "flaky", lambda: "second try") == "second try"

@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -110,3 +112,21 @@ class RoiData:
 def run_features(features: Iterable[Feature], arg, aggregation: str = "") -> list[tuple[str, str, float]]:
     """Evaluate every feature on ``arg`` (a matrix object or an array); helper for family ``compute`` functions."""
     return [(f.name, aggregation, float(f.func(arg))) for f in features]
+
+
+#: per-ROI results shared between families and threads (weakly keyed: an entry lives as long as its RoiData)
+_MEMO: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_MEMO_LOCK = threading.Lock()
+
+
+def roi_memo(roi: RoiData, key, build: Callable[[], object]):
+    """``build()`` once per ``roi`` and ``key``, shared by every family and thread that asks (thread-safe: a second
+    caller waits for the first one's result instead of building it again; the RoiData itself is never modified). A
+    ``build`` that raises stores nothing, so the next caller tries again and sees the error itself."""
+    with _MEMO_LOCK:
+        entry = _MEMO.setdefault(roi, {})
+        lock = entry.setdefault(("lock", key), threading.Lock())
+    with lock:
+        if key not in entry:
+            entry[key] = build()
+        return entry[key]

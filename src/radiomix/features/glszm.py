@@ -18,15 +18,13 @@ proportional to the zones found rather than to the largest zone size.
 from __future__ import annotations
 
 import itertools
-import threading
-import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 
-from radiomix.features.base import Family, Feature, RoiData
+from radiomix.features.base import Family, Feature, RoiData, roi_memo
 from radiomix.kernels.zone_kernels import ZoneTable, zone_table
 
 #: Aggregations that single-matrix families compute; other names (GLCM-style) are ignored here.
@@ -263,25 +261,11 @@ def aggregate(features: tuple[Feature, ...], aggregations: list[str],
     return out
 
 
-#: Zone tables per ROI (weakly keyed: an entry lives as long as its RoiData) and planar flag, shared by the GLSZM and
-#: GLDZM of one ROI. ``_ZONE_LOCK`` guards the dictionary; each entry's own lock makes a second family that asks for
-#: the same table while the first is building it wait for that table instead of building it again.
-_ZONE_TABLES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_ZONE_LOCK = threading.Lock()
-
-
 def roi_zone_table(roi: RoiData, planar: bool) -> ZoneTable:
     """The zone table (with distances) of ``roi``'s intensity mask, built once per ROI and ``planar`` and shared by
-    the GLSZM and GLDZM (thread-safe; the RoiData itself is never modified)."""
-    with _ZONE_LOCK:
-        entry = _ZONE_TABLES.setdefault(roi, {})
-        lock = entry.setdefault(("lock", planar), threading.Lock())
-    with lock:
-        table = entry.get(planar)
-        if table is None:
-            table = zone_table(roi.levels, roi.mask_int, roi.mask_morph, planar=planar)
-            entry[planar] = table
-    return table
+    the GLSZM and GLDZM (thread-safe, :func:`radiomix.features.base.roi_memo`)."""
+    return roi_memo(roi, ("zone_table", planar),
+                    lambda: zone_table(roi.levels, roi.mask_int, roi.mask_morph, planar=planar))
 
 
 def zone_matrices(roi: RoiData, column: str, aggregations: list[str]):
