@@ -95,6 +95,8 @@ def run_one(tool: str, task: str, case: str, paths: dict, timeout: float) -> dic
         tail = " | ".join(stderr.strip().splitlines()[-3:])[:400]
         return {**base, "status": "error", "reason": f"exit {proc.returncode}: {tail}", "wall_s": round(wall, 3)}
     rec["wall_s"] = round(wall, 3)
+    if paths.get("roi_voxels"):
+        rec["roi_voxels"] = paths["roi_voxels"]
     return rec
 
 
@@ -117,7 +119,7 @@ def summarise(records: list[dict]) -> list[dict]:
                "wall_s": median(recs, "wall_s"), "read_s": median(recs, "read_s"),
                "extract_s": median(recs, "extract_s"), "extract_warm_s": median(recs, "extract_warm_s"),
                "cpu_s": median(recs, "cpu_s"), "maxrss_mb": median(recs, "maxrss_mb"),
-               "n_values": median(recs, "n_values")}
+               "n_values": median(recs, "n_values"), "roi_voxels": median(recs, "roi_voxels")}
         # extraction alone: radiomix warm (cold shown beside it); peers: their extraction in a fresh process
         row["extract_alone_s"] = row["extract_warm_s"] if tool == "radiomix" else row["extract_s"]
         row["extract_cpu_s"] = median(recs, "extract_warm_cpu_s" if tool == "radiomix" else "extract_cpu_s")
@@ -138,8 +140,8 @@ def _f(v, nd=3):
 
 
 PEERS = ("pyradiomics", "mirp", "nyxus", "flash-radiomics")
-#: ROI voxels of each case (ibsi_ct: the IBSI 1 CT phantom's GTV)
-ROI_VOXELS = {"small": 5_000, "medium": 32_000, "large": 818_000}
+#: the synthetic phantoms whose cost per ROI voxel is compared (their ROI sizes come from phantoms.py)
+SIZE_CASES = ("small", "medium", "large")
 
 
 def _ratio(a, b):
@@ -163,7 +165,7 @@ def targets(rows: list[dict]) -> list[tuple[str, str, str]]:
     def peers(task, case):
         return [by[(task, case, t)] for t in PEERS if (task, case, t) in by]
 
-    cases = sorted({c for (t, c, _) in by if t == "original"}, key=lambda c: (c not in ROI_VOXELS, c))
+    cases = sorted({c for (t, c, _) in by if t == "original"}, key=lambda c: (c not in SIZE_CASES, c))
     fast, e2e = [], []
     for c in cases:
         r, ps = rm("original", c), peers("original", c)
@@ -197,9 +199,9 @@ def targets(rows: list[dict]) -> list[tuple[str, str, str]]:
     if r and p:
         x = _ratio(p["extract_alone_s"], r["extract_alone_s"])
         out.append(("voxel-wise map: >= 100x PyRadiomics", f"{x:.0f}x", "yes" if x >= 100 else "no"))
-    lin = [(c, rm("original", c)) for c in ROI_VOXELS if rm("original", c)]
+    lin = [(c, r) for c in SIZE_CASES if (r := rm("original", c)) and r.get("roi_voxels")]
     if len(lin) >= 2:
-        per = [(c, r["extract_alone_s"] / ROI_VOXELS[c] * 1e6) for c, r in lin]
+        per = [(c, r["extract_alone_s"] / r["roi_voxels"] * 1e6) for c, r in lin]
         out.append(("cost linear in ROI voxels (radiomix warm extraction per ROI voxel)",
                     ", ".join(f"{c} {v:.2f} us" for c, v in per),
                     "yes" if max(v for _, v in per[1:]) <= 2 * per[0][1] else "no"))

@@ -104,16 +104,15 @@ def _run_family(roi, name: str, errors: dict[str, str] | None):
         return None
 
 
-def compute_families(roi, families, errors: dict[str, str] | None = None, threads: int | None = None
-                     ) -> list[FeatureValue]:
+def compute_families(roi, families, errors: dict[str, str] | None = None) -> list[FeatureValue]:
     """Run the named families on one RoiData. With an ``errors`` dict, a family that raises is recorded there
     (its features are left out) and the other families still run; without it, the error propagates.
 
-    On ROIs of :data:`PARALLEL_MIN_VOXELS` voxels or more, families run concurrently on ``threads`` threads (default
-    :func:`family_threads`); their kernels release the GIL. The values and their order do not depend on it."""
+    On ROIs of :data:`PARALLEL_MIN_VOXELS` voxels or more, families run concurrently on :func:`family_threads`
+    threads (``RADIOMIX_THREADS``); their kernels release the GIL. The values and their order do not depend on it."""
     families = list(families)
-    threads = family_threads() if threads is None else max(1, int(threads))
-    if threads > 1 and len(families) > 1 and int(np.count_nonzero(roi.mask_int)) >= PARALLEL_MIN_VOXELS:
+    threads = family_threads()
+    if threads > 1 and len(families) > 1 and roi.values.size >= PARALLEL_MIN_VOXELS:  # values: cached, shared
         rank = {name: i for i, name in enumerate(_COST_ORDER)}
         order = sorted(families, key=lambda name: rank.get(name, -1))
         # BLAS at one thread meanwhile: its few small calls gain nothing from threads, and idle BLAS threads spinning
@@ -153,8 +152,7 @@ def filter_margin_mm(image: Image, settings: Settings) -> float:
     return max(max(m * s for m, s in zip(filter_margin(f, sp, settings.dimensions), sp)) for f in settings.filters)
 
 
-def filtered_features(prepared, settings: Settings, errors: dict[str, str] | None = None,
-                      threads: int | None = None) -> list[FeatureValue]:
+def filtered_features(prepared, settings: Settings, errors: dict[str, str] | None = None) -> list[FeatureValue]:
     """Features of every filter response (IBSI 2): filters run on the cropped, resampled image; the masks stay those
     of the original image (re-segmentation on unfiltered intensities). One response is held in memory at a time."""
     from radiomix.filters.spec import apply_filter
@@ -172,20 +170,20 @@ def filtered_features(prepared, settings: Settings, errors: dict[str, str] | Non
         for name in list(responses):
             resp = responses.pop(name)
             out += compute_families(roi_data(prepared, settings, image_array=resp, image_type=name),
-                                    settings.filter_families, errors, threads)
+                                    settings.filter_families, errors)
             del resp
     return out
 
 
 def extract(image: Image, mask: Mask, settings: Settings, *, diagnostics: str = "roi",
-            on_family_error: str = "raise", threads: int | None = None) -> FeatureSet:
+            on_family_error: str = "raise") -> FeatureSet:
     """Extract every feature family in ``settings.families`` from the ROI ``mask`` of ``image``.
 
     ``diagnostics="full"`` also measures the whole interpolated image (IBSI diagnostic rows); the default keeps work
     and memory proportional to the ROI. ``on_family_error="record"`` keeps going when one family raises and lists
     the error in ``FeatureSet.errors`` (batch runs); ``"raise"`` propagates it. Errors of reading and preprocessing
-    always propagate, tagged with ``exc.stage``. ``threads``: how many families may run at once on large ROIs
-    (default :func:`family_threads`; batch workers use 1, their parallelism is the worker processes).
+    always propagate, tagged with ``exc.stage``. Families of large ROIs run on several threads (``RADIOMIX_THREADS``,
+    see :func:`compute_families`; batch workers set it to 1 per case).
     """
     if on_family_error not in ("raise", "record"):
         raise ValueError("on_family_error must be 'raise' or 'record'")
@@ -202,8 +200,8 @@ def extract(image: Image, mask: Mask, settings: Settings, *, diagnostics: str = 
         raise
     t1 = time.perf_counter()
     errors: dict[str, str] = {}
-    values = compute_families(roi, settings.families, errors if on_family_error == "record" else None, threads)
-    values += filtered_features(prepared, settings, errors if on_family_error == "record" else None, threads)
+    values = compute_families(roi, settings.families, errors if on_family_error == "record" else None)
+    values += filtered_features(prepared, settings, errors if on_family_error == "record" else None)
     if settings.deep_features is not None:  # embeddings of a user network on the same preprocessed crop
         from radiomix.features.deep import deep_feature_values
 

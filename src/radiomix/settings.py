@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from radiomix.compat.pyradiomics.params import PyRadiomicsParams, bin_setting, default_params
+from radiomix.digest import file_digest
 from radiomix.errors import SettingsError
 from radiomix.filters.spec import FilterSpec
 
@@ -312,14 +313,10 @@ def _file_sha256(path: str) -> str:
 
 @functools.lru_cache(maxsize=32)
 def _file_sha256_cached(path: str, size: int, mtime_ns: int) -> str:  # size/mtime: a changed file is hashed again
-    h = hashlib.sha256()
     try:
-        with open(path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
+        return file_digest(path)
     except OSError:
         return ""
-    return h.hexdigest()
 
 
 def _plain(v):

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from radiomix.digest import file_digest  # noqa: F401 - re-exported (batch modules import it from here)
 from radiomix.errors import InputError, SettingsError
 
 REQUIRED = ("case_id", "image", "mask")
@@ -85,20 +86,6 @@ def _row_id(rec: dict, key_cols) -> str:
     raw = "|".join("" if _blank(rec[c]) else str(rec[c]) for c in key_cols)
     safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in raw)[:80]
     return f"{safe}-{hashlib.sha1(raw.encode()).hexdigest()[:8]}"
-
-
-def file_digest(path) -> str:
-    """sha256 of a file's bytes, or of every file under a folder (sorted by relative path)."""
-    p = Path(path)
-    h = hashlib.sha256()
-    files = sorted(q for q in p.rglob("*") if q.is_file()) if p.is_dir() else [p]
-    for q in files:
-        if p.is_dir():
-            h.update(str(q.relative_to(p)).encode())
-        with open(q, "rb") as f:
-            while chunk := f.read(1 << 20):
-                h.update(chunk)
-    return h.hexdigest()
 
 
 def _from_pyradiomics(df: pd.DataFrame, source: str) -> pd.DataFrame:

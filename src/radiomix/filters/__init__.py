@@ -66,16 +66,11 @@ def _riesz_simoncelli(a, sp, s, d) -> Response:
     return {s.name(d): _module("riesz").riesz_simoncelli(a, s.riesz_order, s.level or 1, s.boundary, dim)}
 
 
-def _voxelwise(func):
+def _voxelwise(name: str):
+    """A voxel-wise image type of ``filters.simple`` (square, square_root, logarithm, exponential)."""
     def run(a, sp, s, d) -> Response:
-        return {s.name(d): func(a)}
+        return {s.name(d): getattr(_module("simple"), name)(a)}
     return run
-
-
-def _simple(name: str):
-    def func(a):
-        return getattr(_module("simple"), name)(a)
-    return func
 
 
 def _gradient(a, sp, s, d) -> Response:
@@ -95,10 +90,10 @@ FILTERS: dict[str, Callable[..., Response]] = {
     "simoncelli": _simoncelli,
     "riesz_log": _riesz_log,
     "riesz_simoncelli": _riesz_simoncelli,
-    "square": _voxelwise(_simple("square")),
-    "square_root": _voxelwise(_simple("square_root")),
-    "logarithm": _voxelwise(_simple("logarithm")),
-    "exponential": _voxelwise(_simple("exponential")),
+    "square": _voxelwise("square"),
+    "square_root": _voxelwise("square_root"),
+    "logarithm": _voxelwise("logarithm"),
+    "exponential": _voxelwise("exponential"),
     "gradient": _gradient,
     "lbp": _lbp,
 }
