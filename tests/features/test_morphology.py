@@ -12,7 +12,7 @@ from scipy.special import eval_legendre
 
 from radiomix.features import morphology as M
 from radiomix.features.base import RoiData
-from radiomix.kernels.morphology_kernels import pair_sums_direct, pair_sums_fft
+from radiomix.kernels.moran_kernels import pair_sums_direct, pair_sums_fft
 from radiomix.settings import preset
 
 SETTINGS = preset("ibsi_dig")

@@ -32,7 +32,8 @@ from scipy.spatial.distance import pdist
 from skimage.measure import marching_cubes
 
 from radiomix.features.base import Family, Feature, RoiData
-from radiomix.kernels.morphology_kernels import face_boxes, line_end_points, mvee_weights, pair_sums
+from radiomix.kernels.moran_kernels import pair_sums
+from radiomix.kernels.morphology_kernels import face_boxes, line_end_points, mvee_weights
 from radiomix.kernels.texture_common import bounding_box
 
 # --- the shape object --------------------------------------------------------------------------------------------------

@@ -1,0 +1,254 @@
+"""Moran's I and Geary's C (IBSI 3.1.18, 3.1.19): the inverse-distance-weighted sums over all pairs of ROI voxels.
+
+Implementations that must agree within floating-point tolerance:
+
+* :func:`pair_sums_direct` (numba, parallel): the O(N^2) sum over ROI voxel pairs, the definition itself.
+* :func:`pair_sums_fft` (NumPy/SciPy FFT): the same sums written as a convolution with the inverse-distance kernel on
+  the voxel grid (weights depend only on the offset between two voxels), O(M log M) in the bounding-box size M.
+* :func:`pair_sums_parseval`: the FFT sums by Parseval, with pruned transforms (the one used on large ROIs).
+
+:func:`pair_sums` picks one.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+import scipy.fft
+
+from radiomix.kernels.morphology_kernels import PARALLEL_MIN_WORK
+from radiomix.kernels.texture_common import bounding_box
+
+# --- Moran's I / Geary's C ---------------------------------------------------------------------------------------------
+
+
+@numba.njit(cache=True, nogil=True, parallel=True, fastmath=True)
+def _pair_sums_direct(coords, d, nthreads):  # pragma: no cover - compiled
+    n = coords.shape[0]
+    acc = np.zeros((nthreads, 3))
+    # interleaved rows balance the triangular loop j > i across threads
+    for t in numba.prange(nthreads):
+        s_w = 0.0
+        s_dd = 0.0
+        s_diff = 0.0
+        for i in range(t, n, nthreads):
+            zi = coords[i, 0]
+            yi = coords[i, 1]
+            xi = coords[i, 2]
+            di = d[i]
+            for j in range(i + 1, n):
+                dz = coords[j, 0] - zi
+                dy = coords[j, 1] - yi
+                dx = coords[j, 2] - xi
+                w = 1.0 / np.sqrt(dz * dz + dy * dy + dx * dx)
+                dj = d[j]
+                s_w += w
+                s_dd += w * di * dj
+                s_diff += w * (di - dj) * (di - dj)
+        acc[t, 0] = s_w
+        acc[t, 1] = s_dd
+        acc[t, 2] = s_diff
+    out = np.zeros(3)
+    for t in range(nthreads):
+        for k in range(3):
+            out[k] += acc[t, k]
+    return out
+
+
+def pair_sums_direct(coords_mm: np.ndarray, d: np.ndarray) -> tuple[float, float, float]:
+    """Sums over ordered voxel pairs k != k' of ``w``, ``w d_k d_k'`` and ``w (d_k - d_k')^2`` with
+    ``w = 1 / ||r_k - r_k'||`` (positions ``coords_mm`` (N, 3) in mm, values ``d`` (N,)). O(N^2), numba parallel."""
+    coords = np.ascontiguousarray(coords_mm, dtype=np.float64)
+    dd = np.ascontiguousarray(d, dtype=np.float64)
+    s = _pair_sums_direct(coords, dd, max(1, 4 * numba.get_num_threads()))
+    # the kernel visits unordered pairs once; ordered sums are twice that
+    return 2.0 * float(s[0]), 2.0 * float(s[1]), 2.0 * float(s[2])
+
+
+@numba.njit(cache=True, nogil=True)
+def _inverse_distance_plane(i, az, ay, ax, out):  # pragma: no cover - compiled
+    z2 = az[i] * az[i]
+    for j in range(ay.size):
+        zy2 = z2 + ay[j] * ay[j]
+        for k in range(ax.size):
+            r2 = zy2 + ax[k] * ax[k]
+            out[i, j, k] = 1.0 / np.sqrt(r2) if r2 > 0 else 0.0
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _inverse_distance_grid_parallel(az, ay, ax, out):  # pragma: no cover - compiled
+    for i in numba.prange(az.size):
+        _inverse_distance_plane(i, az, ay, ax, out)
+
+
+@numba.njit(cache=True, nogil=True)
+def _inverse_distance_grid_serial(az, ay, ax, out):  # pragma: no cover - compiled
+    for i in range(az.size):
+        _inverse_distance_plane(i, az, ay, ax, out)
+
+
+def _inverse_distance_grid(az, ay, ax, out) -> None:
+    """``out[i, j, k] = 1 / sqrt(az_i^2 + ay_j^2 + ax_k^2)`` (0 at the origin); numba, threads only for large grids
+    (a parallel region costs milliseconds on a busy machine)."""
+    if out.size > PARALLEL_MIN_WORK:
+        _inverse_distance_grid_parallel(az, ay, ax, out)
+    else:
+        _inverse_distance_grid_serial(az, ay, ax, out)
+
+
+def _inverse_distance_kernel(shape2, spacing) -> np.ndarray:
+    """1/||offset|| (mm) on a circular grid of ``shape2`` = 2 * box shape; offset 0 has weight 0 (numba, parallel)."""
+    axes = []
+    for n2, s in zip(shape2, spacing):
+        o = np.arange(n2, dtype=np.float64)
+        o = np.where(o < n2 // 2, o, o - n2) * s  # circular offsets -n..n-1
+        axes.append(o)
+    w = np.empty(tuple(int(n) for n in shape2))
+    _inverse_distance_grid(axes[0], axes[1], axes[2], w)
+    return w
+
+
+def inverse_distance_kernel_reference(shape2, spacing) -> np.ndarray:
+    """Plain NumPy version of :func:`_inverse_distance_kernel` (for tests)."""
+    axes = []
+    for n2, s in zip(shape2, spacing):
+        o = np.arange(n2, dtype=np.float64)
+        axes.append(np.where(o < n2 // 2, o, o - n2) * s)
+    r2 = axes[0][:, None, None] ** 2 + axes[1][None, :, None] ** 2 + axes[2][None, None, :] ** 2
+    with np.errstate(divide="ignore"):
+        w = 1.0 / np.sqrt(r2)
+    w[0, 0, 0] = 0.0
+    return w
+
+
+def pair_sums_fft(mask: np.ndarray, d: np.ndarray, spacing) -> tuple[float, float, float]:
+    """The sums of :func:`pair_sums_direct` for the voxels of a 3D boolean ``mask`` (``d`` holds their values in mask
+    order, i.e. ``d = values[mask]``), as circular convolutions on a grid twice the mask's bounding box (no wrap-around).
+
+    With ``W`` the inverse-distance kernel and ``m`` the mask indicator: ``sum w = <m, W*m>``,
+    ``sum w d d' = <d, W*d>``, ``sum w (d - d')^2 = 2 <d^2, W*m> - 2 <d, W*d>``.
+    """
+    idx = np.argwhere(mask)
+    lo, hi = idx.min(0), idx.max(0) + 1
+    box = tuple(slice(int(a), int(b)) for a, b in zip(lo, hi))
+    m = mask[box].astype(np.float64)
+    dv = np.zeros(m.shape)
+    dv[mask[box]] = d
+    shape2 = tuple(2 * n for n in m.shape)
+    fshape = tuple(scipy.fft.next_fast_len(n, real=True) for n in shape2)
+    # the kernel must be laid out on the padded grid itself: offsets wrap at fshape, never reaching across the box
+    w_hat = scipy.fft.rfftn(_inverse_distance_kernel(fshape, spacing), workers=-1)
+    wm = scipy.fft.irfftn(scipy.fft.rfftn(m, fshape, workers=-1) * w_hat, fshape, workers=-1)
+    wd = scipy.fft.irfftn(scipy.fft.rfftn(dv, fshape, workers=-1) * w_hat, fshape, workers=-1)
+    sl = tuple(slice(0, n) for n in m.shape)
+    wm, wd = wm[sl], wd[sl]
+    s_w = float(np.sum(m * wm))
+    s_dd = float(np.sum(dv * wd))
+    s_diff = 2.0 * float(np.sum(dv * dv * wm)) - 2.0 * s_dd
+    return s_w, s_dd, s_diff
+
+
+def _even_fast_len(n: int) -> int:
+    """Smallest even length >= n that real FFTs handle fast."""
+    m = scipy.fft.next_fast_len(n, real=True)
+    while m % 2:
+        m = scipy.fft.next_fast_len(m + 1, real=True)
+    return m
+
+
+def _half_spectrum_weights(n_last: int) -> np.ndarray:
+    """Weights that turn a sum over an rfft half-spectrum into the sum over the full spectrum (Parseval)."""
+    w = np.full(n_last // 2 + 1, 2.0)
+    w[0] = 1.0
+    if n_last % 2 == 0:
+        w[-1] = 1.0
+    return w
+
+
+@numba.njit(cache=True, nogil=True)
+def _spectral_dots3(w_hat, wl, a, b, c, j0, n1, out):  # pragma: no cover - compiled
+    """Adds to ``out`` the sums over a block of the spectrum of ``W_k |A_k|^2``, ``W_k Re(conj(A_k) B_k)`` and
+    ``W_k |C_k|^2``. ``a``, ``b``, ``c`` (n0, nj, n2//2+1): rows ``j0 .. j0+nj`` (of ``n1``) of axis 1 of rfft
+    half-spectra; ``w_hat`` the real kernel spectrum on k = 0..n/2 per axis (mirrored on axes 0, 1); ``wl`` the
+    half-spectrum weights of the last axis."""
+    n0, nj, n2 = a.shape
+    for i in range(n0):
+        mi = i if 2 * i <= n0 else n0 - i
+        for jj in range(nj):
+            j = j0 + jj
+            mj = j if 2 * j <= n1 else n1 - j
+            s0 = 0.0
+            s1 = 0.0
+            s2 = 0.0
+            for k in range(n2):
+                w = w_hat[mi, mj, k] * wl[k]
+                x = a[i, jj, k]
+                y = b[i, jj, k]
+                z = c[i, jj, k]
+                s0 += w * (x.real * x.real + x.imag * x.imag)
+                s1 += w * (x.real * y.real + x.imag * y.imag)
+                s2 += w * (z.real * z.real + z.imag * z.imag)
+            out[0] += s0
+            out[1] += s1
+            out[2] += s2
+
+
+def pair_sums_parseval(mask: np.ndarray, d: np.ndarray, spacing, *, workers: int = -1,
+                       block_bytes: int = 4 << 20) -> tuple[float, float, float]:
+    """The sums of :func:`pair_sums_direct`, as :func:`pair_sums_fft` computes them, with fewer and cheaper transforms.
+
+    The three sums are inner products ``<a, W*b>``; by Parseval they equal ``(1/N) sum_k conj(A_k) W_k B_k`` over
+    the spectrum, so no inverse transform is needed. ``W`` (1/r on a circular grid of even period N per axis) is even
+    along every axis, so its spectrum is real and equals the type-I DCT of one octant (1/8 of the grid).
+
+    The zero padding is pruned: the real transform along x runs over the box's rows only, the one along y over the
+    box's slices only, and the last one (along z) block by block over y, each block's three spectral sums taken while
+    it is in cache, so the full padded spectra never exist (memory ~1/2 of the padded grid per field instead of 1).
+    Cost: three pruned forward FFTs (~60% of three full ones) plus a DCT of an eighth of the grid. Agrees with the
+    direct sum to ~1e-12 relative. ``workers``: threads of each ``scipy.fft`` call (the GIL is released throughout).
+    """
+    box = bounding_box(mask)
+    mb = mask[box]
+    m = mb.astype(np.float64)
+    dv = np.zeros(m.shape)
+    dv[mb] = d
+    fshape = tuple(_even_fast_len(2 * n) for n in m.shape)
+    n0, n1, n2 = fshape
+    octant = tuple(n // 2 + 1 for n in fshape)
+    w_oct = np.empty(octant)
+    _inverse_distance_grid(*(np.arange(n, dtype=np.float64) * s for n, s in zip(octant, spacing)), w_oct)
+    w_hat = scipy.fft.dctn(w_oct, type=1, workers=workers)  # spectrum at k = 0..N/2 on each axis (real, even)
+    del w_oct
+    wl = _half_spectrum_weights(n2)
+
+    def xy_transform(x):
+        h = scipy.fft.rfft(x, n2, axis=2, workers=workers)
+        return scipy.fft.fft(h, n1, axis=1, workers=workers, overwrite_x=True)
+
+    h_m, h_d2, h_d = xy_transform(m), xy_transform(dv * dv), xy_transform(dv)
+    del m, dv
+    nj = max(1, int(block_bytes // (n0 * h_m.shape[2] * 16)))
+    out = np.zeros(3)
+    for j0 in range(0, n1, nj):
+        blk = np.s_[:, j0:j0 + nj, :]
+        _spectral_dots3(w_hat, wl, scipy.fft.fft(h_m[blk], n0, axis=0, workers=workers),
+                        scipy.fft.fft(h_d2[blk], n0, axis=0, workers=workers),
+                        scipy.fft.fft(h_d[blk], n0, axis=0, workers=workers), j0, n1, out)
+    s_w, s_d2m, s_dd = (float(v) for v in out / float(np.prod(fshape)))
+    return s_w, s_dd, 2.0 * s_d2m - 2.0 * s_dd
+
+
+def pair_sums(mask: np.ndarray, values: np.ndarray, spacing, *, direct_max_voxels: int = 4000,
+              fft_max_elements: int = 128_000_000):
+    """Choose the cheaper exact method: direct pairs for small ROIs, FFT convolution otherwise. The FFT grid is 8x the
+    bounding box (:func:`pair_sums_parseval` holds about 14 bytes per grid element at peak); beyond
+    ``fft_max_elements`` the direct sum is used instead.
+
+    Timings on the IBSI CT phantom (2 CPU cores): 46k voxels FFT 0.16 s, direct 1.5 s; 115k voxels FFT 0.14 s,
+    direct ~7 s. Both agree to ~1e-10 relative."""
+    n = int(np.count_nonzero(mask))
+    box = [sl.stop - sl.start for sl in bounding_box(mask)]
+    if n <= direct_max_voxels or 8 * int(np.prod(box)) > fft_max_elements:
+        coords = np.argwhere(mask) * np.asarray(spacing, dtype=np.float64)
+        return pair_sums_direct(coords, values)
+    return pair_sums_parseval(mask, values, spacing)
