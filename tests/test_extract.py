@@ -146,6 +146,34 @@ def test_family_error_on_a_thread_is_recorded_or_raised(monkeypatch):
         extract(Image(arr, g), Mask(m, g), settings)
 
 
+def test_calling_thread_takes_the_longest_family(monkeypatch):
+    """The caller works beside the pool: it takes morphology (the longest family on large ROIs), so morphology's
+    large temporaries come from the main thread's heap, warm from earlier calls."""
+    import sys
+    import threading
+
+    from radiomix.features import FAMILIES
+
+    ex = sys.modules["radiomix.extract"]
+    monkeypatch.setattr(ex, "PARALLEL_MIN_VOXELS", 0)
+    monkeypatch.setenv("RADIOMIX_THREADS", "2")
+    ran_on = {}
+    for name in ("morphology", "statistics", "glcm"):
+        fam = FAMILIES[name]
+
+        def compute(roi, fam=fam):
+            ran_on[fam.name] = threading.current_thread()
+            return fam.compute(roi)
+
+        monkeypatch.setitem(FAMILIES, name, fam.__class__(fam.name, fam.ibsi, fam.features, compute))
+    arr, m = _case(5)
+    g = Geometry(arr.shape, (2.0, 1.0, 1.0))
+    fs = extract(Image(arr, g), Mask(m, g), SETTINGS.replace(families=("statistics", "glcm", "morphology")))
+    assert ran_on["morphology"] is threading.main_thread()
+    assert set(ran_on) == {"morphology", "statistics", "glcm"}
+    assert [v.family for v in fs.values][0] == "statistics"  # output order is the settings' order
+
+
 def test_bad_thread_count_names_the_variable(monkeypatch):
     from radiomix.errors import SettingsError
     from radiomix.extract import family_threads

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -114,12 +115,36 @@ def compute_families(roi, families, errors: dict[str, str] | None = None) -> lis
     threads = family_threads()
     if threads > 1 and len(families) > 1 and roi.values.size >= PARALLEL_MIN_VOXELS:  # values: cached, shared
         rank = {name: i for i, name in enumerate(_COST_ORDER)}
-        order = sorted(families, key=lambda name: rank.get(name, -1))
-        # BLAS at one thread meanwhile: its few small calls gain nothing from threads, and idle BLAS threads spinning
-        # on a busy machine would steal the cores the families run on
-        with one_blas_thread(), ThreadPoolExecutor(max_workers=min(threads, len(families))) as pool:
-            futures = {name: pool.submit(_run_family, roi, name, errors) for name in order}
-        results = {name: fut.result() for name, fut in futures.items()}  # re-raises a family's error
+        queue = iter(sorted(families, key=lambda name: rank.get(name, -1)))
+        lock = threading.Lock()
+        results: dict = {}
+
+        def drain(name=None):  # run ``name``, then the next family until none is left (the longest first)
+            while True:
+                if name is None:
+                    with lock:
+                        name = next(queue, None)
+                    if name is None:
+                        return
+                try:
+                    results[name] = _run_family(roi, name, errors)
+                except BaseException as exc:  # re-raised below, in the caller's order
+                    results[name] = exc
+                name = None
+
+        # The calling thread works too: it takes the longest family (morphology, whose large temporaries then come
+        # from the main heap, warm from earlier calls, instead of a helper thread's fresh one). BLAS at one thread
+        # meanwhile: its few small calls gain nothing, and idle BLAS threads spinning would steal the families' cores.
+        n_helpers = min(threads, len(families)) - 1
+        with one_blas_thread(), ThreadPoolExecutor(max_workers=n_helpers) as pool:
+            first = next(queue)  # taken before the helpers start
+            helpers = [pool.submit(drain) for _ in range(n_helpers)]
+            drain(first)
+            for h in helpers:
+                h.result()
+        for name in families:
+            if isinstance(results[name], BaseException):
+                raise results[name]
     else:
         results = {name: _run_family(roi, name, errors) for name in families}
     out = []
