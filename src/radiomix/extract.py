@@ -179,24 +179,27 @@ def filter_margin_mm(image: Image, settings: Settings) -> float:
 
 def filtered_features(prepared, settings: Settings, errors: dict[str, str] | None = None) -> list[FeatureValue]:
     """Features of every filter response (IBSI 2): filters run on the cropped, resampled image; the masks stay those
-    of the original image (re-segmentation on unfiltered intensities). One response is held in memory at a time."""
+    of the original image (re-segmentation on unfiltered intensities). One response is held in memory at a time,
+    besides the intermediates that filters of the image share (wavelet sub-bands share their first passes)."""
+    from radiomix.filters._core import shared_passes
     from radiomix.filters.spec import apply_filter
 
     out: list[FeatureValue] = []
-    for spec in settings.filters:
-        try:
-            responses = apply_filter(prepared.image.array, prepared.image.spacing, spec, settings.dimensions)
-        except Exception as exc:
-            if errors is None:
-                exc.stage = "filter"
-                raise
-            errors[f"{spec.kind}/filter"] = f"{type(exc).__name__}: {exc}"
-            continue
-        for name in list(responses):
-            resp = responses.pop(name)
-            out += compute_families(roi_data(prepared, settings, image_array=resp, image_type=name),
-                                    settings.filter_families, errors)
-            del resp
+    with shared_passes():
+        for spec in settings.filters:
+            try:
+                responses = apply_filter(prepared.image.array, prepared.image.spacing, spec, settings.dimensions)
+            except Exception as exc:
+                if errors is None:
+                    exc.stage = "filter"
+                    raise
+                errors[f"{spec.kind}/filter"] = f"{type(exc).__name__}: {exc}"
+                continue
+            for name in list(responses):
+                resp = responses.pop(name)
+                out += compute_families(roi_data(prepared, settings, image_array=resp, image_type=name),
+                                        settings.filter_families, errors)
+                del resp
     return out
 
 

@@ -235,3 +235,31 @@ def test_frequency_grids():
     np.testing.assert_allclose(frequency_grid(4, "dft"), [0, np.pi / 2, -np.pi, -np.pi / 2])
     g = frequency_grid(5, "ibsi")
     assert g[0] == 0 and np.isclose(np.max(np.abs(g)), np.pi)
+
+
+def test_wavelet_subbands_share_their_first_passes_with_identical_responses(monkeypatch):
+    """Inside shared_passes the 8 first-level sub-bands of one image take 14 one-axis passes instead of 24 (and a
+    level-2 bank shares its level-1 approximation too); every response is bit-identical to a lone decomposition."""
+    from radiomix.filters import _core
+    from radiomix.filters import wavelet as wv
+
+    rng = np.random.default_rng(0)
+    img = rng.normal(size=(9, 11, 13))
+    bands = [a + b + c for a in "LH" for b in "LH" for c in "LH"]
+    alone = {sb: wv.wavelet_filter(img, "coif1", sb, 1, "mirror") for sb in bands}
+    calls = []
+    real = wv.convolve1d
+    monkeypatch.setattr(wv, "convolve1d", lambda *a, **k: calls.append(1) or real(*a, **k))
+    with _core.shared_passes():
+        shared = {sb: wv.wavelet_filter(img, "coif1", sb, 1, "mirror") for sb in bands}
+        assert len(calls) == 2 + 4 + 8
+        calls.clear()
+        level2 = [wv.wavelet_filter(img, "haar", sb, 2, "mirror") for sb in ("LLH", "HHH")]
+        assert len(calls) == 3 + (2 + 1) + (2 + 1)  # level-1 approximation once, then 2 shared + 1 own pass each
+    for sb in bands:
+        np.testing.assert_array_equal(shared[sb], alone[sb])
+    np.testing.assert_array_equal(level2[1], wv.wavelet_filter(img, "haar", "HHH", 2, "mirror"))
+    calls.clear()
+    wv.wavelet_filter(img, "coif1", "LLH", 1, "mirror")  # outside the context nothing is kept
+    wv.wavelet_filter(img, "coif1", "LLH", 1, "mirror")
+    assert len(calls) == 6

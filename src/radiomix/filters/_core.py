@@ -23,6 +23,8 @@ Conventions (IBSI 2):
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import itertools
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -217,6 +219,36 @@ def frequency_filter(array: np.ndarray, transfer, axes: tuple[int, ...], boundar
         for ax in axes:
             sl[ax] = slice(margin, margin + array.shape[ax])
         out = out[tuple(sl)]
+    return out
+
+
+_SHARED_PASSES: contextvars.ContextVar[dict | None] = contextvars.ContextVar("radiomix_shared_passes", default=None)
+
+
+@contextlib.contextmanager
+def shared_passes():
+    """Within this context, filters of the same image share the intermediate results they have in common (see
+    :func:`shared_pass`): e.g. the 8 first-level wavelet sub-bands of a 3D image need 14 one-axis passes instead of
+    24. The intermediates are dropped when the context ends; responses themselves are never kept."""
+    token = _SHARED_PASSES.set({})
+    try:
+        yield
+    finally:
+        _SHARED_PASSES.reset(token)
+
+
+def shared_pass(source: np.ndarray, key: tuple, compute):
+    """``compute()``, an intermediate result derived from ``source`` and described by ``key`` (hashable). Inside
+    :func:`shared_passes` it is computed once per (source, key) and reused (the caller must not modify it); outside,
+    it is always computed. The entry holds ``source`` itself, so its identity cannot be reused by another array."""
+    memo = _SHARED_PASSES.get()
+    if memo is None:
+        return compute()
+    hit = memo.get((id(source), key))
+    if hit is not None and hit[0] is source:
+        return hit[1]
+    out = compute()
+    memo[(id(source), key)] = (source, out)
     return out
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pywt
 
-from radiomix.filters._core import convolve1d, pool, signed_permutations, spatial_axes
+from radiomix.filters._core import convolve1d, pool, shared_pass, signed_permutations, spatial_axes
 
 
 def filter_bank(wavelet: str) -> tuple[np.ndarray, np.ndarray]:
@@ -53,16 +53,27 @@ def parse_subband(subband: str, dimensions: str) -> str:
 
 
 def _decompose(array, lo, hi, subband, level, axes, boundary):
+    """The sub-band's response: the approximation of level ``level - 1``, then one pass per letter. Every pass but the
+    last is an intermediate shared with the other sub-bands of the same image (``_core.shared_passes``)."""
     order = tuple(reversed(axes))   # array axis for letter 0 (x), 1 (y), 2 (z)
-    approx = array
-    for j in range(1, level):
-        lo_j = dilate(lo, j)
-        for ax in order:
-            approx = convolve1d(approx, lo_j, ax, boundary, _centre(lo.size, j))
-    out = approx
-    for letter, ax in zip(subband, order):
+    base = (lo.tobytes(), hi.tobytes(), level, boundary, order)
+
+    def approximation():
+        approx = array
+        for j in range(1, level):
+            lo_j = dilate(lo, j)
+            for ax in order:
+                approx = convolve1d(approx, lo_j, ax, boundary, _centre(lo.size, j))
+        return approx
+
+    out = shared_pass(array, (*base, ""), approximation) if level > 1 else array
+    for i, (letter, ax) in enumerate(zip(subband, order)):
         k = lo if letter == "L" else hi
-        out = convolve1d(out, dilate(k, level), ax, boundary, _centre(k.size, level))
+
+        def one_pass(src=out, k=k, ax=ax):
+            return convolve1d(src, dilate(k, level), ax, boundary, _centre(k.size, level))
+
+        out = one_pass() if i == len(subband) - 1 else shared_pass(array, (*base, subband[:i + 1]), one_pass)
     return out
 
 
