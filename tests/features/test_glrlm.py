@@ -252,3 +252,41 @@ def test_empty_slices_are_skipped():
     alone = _compute_quietly(make_roi(lv[:1], n_levels=2))
     for agg in ("2d_averaged", "2d_slice_merged", "2.5d_direction_merged", "2.5d_merged"):
         assert full[("run_entropy", agg)] == pytest.approx(alone[("run_entropy", agg)])
+
+
+# --- the whole-volume raster kernel (issue #6) -------------------------------------------------------------------------
+@pytest.mark.parametrize("seed", range(12))
+def test_volume_kernel_matches_reference_and_per_direction_kernel(seed):
+    """The one-pass kernel (run positions, counts as differences) gives exactly the counts of the NumPy reference and
+    of the per-direction run-following kernel, for directions given either way round."""
+    from radiomix.kernels import glrlm_kernels as gk
+
+    rng = np.random.default_rng(seed)
+    shape = tuple(int(n) for n in rng.integers(1, 10, size=3))
+    n_levels = int(rng.integers(1, 5))
+    lv = rng.integers(1, n_levels + 1, size=shape).astype(np.int32)
+    lv[rng.random(shape) < [0.0, 0.1, 0.4][seed % 3]] = 0
+    max_run = max(shape)
+    flip = np.where(rng.random((13, 1)) < 0.5, 1, -1)
+    fast = gk.glrlm_counts(lv, DIRECTIONS_3D * flip, n_levels, max_run, 0, shape[0], False)[0]
+    np.testing.assert_array_equal(fast, glrlm_counts_reference(lv, DIRECTIONS_3D, n_levels, max_run))
+    lp = np.pad(lv, 1)
+    flat = DIRECTIONS_3D[:, 0] * lp.shape[1] * lp.shape[2] + DIRECTIONS_3D[:, 1] * lp.shape[2] + DIRECTIONS_3D[:, 2]
+    old = gk._glrlm_counts_flat(lp.ravel(), shape, 1, np.ascontiguousarray(flat), n_levels, max_run, 0, shape[0], False)
+    np.testing.assert_array_equal(fast, old[0])
+
+
+def test_volume_kernel_long_runs_and_many_levels():
+    """Runs as long as the array (uniform volume) and more than 255 grey levels (the int32 level path)."""
+    from radiomix.kernels import glrlm_kernels as gk
+
+    flat = np.full((3, 4, 9), 2, dtype=np.int32)
+    np.testing.assert_array_equal(gk.glrlm_counts(flat, DIRECTIONS_3D, 2, 9, 0, 3, False)[0],
+                                  glrlm_counts_reference(flat, DIRECTIONS_3D, 2, 9))
+    rng = np.random.default_rng(7)
+    lv = rng.integers(250, 262, size=(4, 6, 5)).astype(np.int32)
+    lv[0, 0, :] = 300
+    np.testing.assert_array_equal(gk.glrlm_counts(lv, DIRECTIONS_3D, 300, 6, 0, 4, False)[0],
+                                  glrlm_counts_reference(lv, DIRECTIONS_3D, 300, 6))
+    assert gk._forward_unit_directions(np.array([[0, 0, 2]])) is None  # not a unit step: per-direction kernel
+    assert gk._forward_unit_directions(np.array([[0, 0, 0]])) is None

@@ -246,3 +246,16 @@ def test_empty_roi_gives_nan():
     roi = make_roi(np.zeros((2, 3, 3), np.int32), n_levels=1)
     res = glszm.compute(roi)
     assert len(res) == 16 * 3 and all(math.isnan(v) for _, _, v in res)
+
+
+@pytest.mark.parametrize("top", [5, 200, 40000])
+def test_zone_table_label_dtypes_match_reference(top):
+    """The label array is int8 / int16 / int32 depending on the largest level; the zones are the same."""
+    rng = np.random.default_rng(top)
+    lv = rng.integers(max(1, top - 3), top + 1, size=(5, 7, 6)).astype(np.int32)
+    mask = rng.random(lv.shape) < 0.7
+    for planar in (False, True):
+        fast = zone_table(lv, mask, planar=planar).sorted()
+        ref = zone_table_reference(lv, mask, planar=planar).sorted()
+        for name in ("level", "size", "distance", "slice", "n_voxels"):
+            np.testing.assert_array_equal(getattr(fast, name), getattr(ref, name))

@@ -93,3 +93,39 @@ def test_ibsi_digital_phantom_peaks():
     v = _peaks(_roi(image.array, mask.array, spacing=image.spacing))
     assert round(v["local_intensity_peak"], 1) == 2.6
     assert round(v["global_intensity_peak"], 1) == 3.1
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_local_peak_from_means_all_equals_direct_means(seed):
+    """The local peak is read off the means at every ROI voxel; the same as summing the spheres at the maxima only
+    (exactly for integer intensities, round-off otherwise)."""
+    rng = np.random.default_rng(seed)
+    image = rng.integers(-50, 50, size=(9, 12, 11)).astype(np.float64)
+    if seed % 2:
+        image += rng.random(image.shape)
+    mask = np.zeros(image.shape, dtype=bool)
+    mask[2:7, 3:10, 2:9] = rng.random((5, 7, 7)) < 0.8
+    image[4, 5, 5] = image[6, 8, 3] = 99.0  # tied maxima
+    mask[4, 5, 5] = mask[6, 8, 3] = True
+    m = L.LocalMeans(image, mask, (2.0, 1.0, 1.0), 2.5)
+    direct = m.means_at_maximum_direct()
+    assert len(direct) == 2
+    np.testing.assert_allclose(m.means_at_maximum(), direct, rtol=1e-13, atol=0)
+    if seed % 2 == 0:
+        np.testing.assert_array_equal(m.means_at_maximum(), direct)
+    with_values = L.LocalMeans(image, mask, (2.0, 1.0, 1.0), 2.5, image[mask])
+    np.testing.assert_array_equal(with_values.means_at_maximum(), m.means_at_maximum())
+
+
+def test_sphere_runs_match_the_offsets():
+    from radiomix.kernels.sphere_kernels import sphere_runs
+
+    rng = np.random.default_rng(3)
+    for _ in range(30):
+        off = sphere_offsets(tuple(rng.uniform(0.4, 3.0, 3)), float(rng.uniform(0.5, 7.0)))
+        runs = sphere_runs(off[rng.permutation(len(off))])
+        expanded = {(int(dz), int(dy), x) for dz, dy, lo, hi in runs for x in range(lo, hi + 1)}
+        assert expanded == {tuple(int(v) for v in o) for o in off} and len(runs) == len({(a, b) for a, b, _ in off})
+        assert np.all(np.diff(runs[:, 0] * 1000 + runs[:, 1]) > 0)  # sorted by (dz, dy)
+    with pytest.raises(ValueError):
+        sphere_runs(np.array([[0, 0, 0], [0, 0, 2]]))

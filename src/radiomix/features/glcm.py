@@ -20,7 +20,7 @@ from functools import cached_property, lru_cache
 
 import numpy as np
 
-from radiomix.features.base import Family, Feature, RoiData
+from radiomix.features.base import Family, Feature, RoiData, roi_memo
 from radiomix.kernels.glcm_kernels import glcm_counts
 from radiomix.kernels.texture_common import aggregate_directional, level_volume
 
@@ -334,7 +334,8 @@ def compute(roi: RoiData):
     """GLCM features for each requested directional aggregation: ``[(feature, aggregation, value), ...]``."""
     tex = roi.settings.texture
     n_g = int(roi.n_levels)
-    lv = level_volume(roi.levels, roi.mask_int, n_g)
+    # shared with the other directional family (GLCM / GLRLM) through the per-ROI memo; the kernels only read it
+    lv = roi_memo(roi, ("level_volume", n_g), lambda: level_volume(roi.levels, roi.mask_int, n_g))
 
     def build(lv_, directions, z0, z1, per_slice):
         return count_matrices(lv_, directions, n_g, tex.glcm_distance, tex.glcm_symmetric, z0, z1, per_slice)

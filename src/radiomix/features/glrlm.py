@@ -19,7 +19,7 @@ from functools import cached_property
 
 import numpy as np
 
-from radiomix.features.base import Family, Feature, RoiData
+from radiomix.features.base import Family, Feature, RoiData, roi_memo
 from radiomix.kernels.glrlm_kernels import glrlm_counts
 from radiomix.kernels.texture_common import aggregate_directional, level_volume
 
@@ -210,7 +210,8 @@ def count_matrices(lv: np.ndarray, directions: np.ndarray, n_levels: int, max_ru
 def compute(roi: RoiData):
     """GLRLM features for each requested directional aggregation: ``[(feature, aggregation, value), ...]``."""
     n_g = int(roi.n_levels)
-    lv = level_volume(roi.levels, roi.mask_int, n_g)
+    # shared with the other directional family (GLCM / GLRLM) through the per-ROI memo; the kernels only read it
+    lv = roi_memo(roi, ("level_volume", n_g), lambda: level_volume(roi.levels, roi.mask_int, n_g))
     n_r = max_run_length(lv, True)
 
     def build(lv_, directions, z0, z1, per_slice):

@@ -27,11 +27,19 @@ class LocalMeans:
     mask: np.ndarray
     spacing: tuple[float, float, float]
     radius_mm: float
+    #: intensities at the mask voxels in ``np.argwhere`` order (``image[mask]``); derived from the image when None
+    mask_values: np.ndarray | None = None
 
     @classmethod
     def from_roi(cls, roi: RoiData) -> LocalMeans:
+        # roi.values is image[mask_int] as float64, cached on the ROI and shared with the statistics family
         return cls(np.asarray(roi.image, dtype=np.float64), np.asarray(roi.mask_int, dtype=bool),
-                   tuple(float(s) for s in roi.spacing), float(roi.settings.local_intensity.radius_mm))
+                   tuple(float(s) for s in roi.spacing), float(roi.settings.local_intensity.radius_mm), roi.values)
+
+    @cached_property
+    def values(self) -> np.ndarray:
+        """Intensities at the mask voxels, in the order of ``roi_points`` and ``means_all``."""
+        return self.image[self.mask] if self.mask_values is None else self.mask_values
 
     @cached_property
     def offsets(self) -> np.ndarray:
@@ -47,8 +55,15 @@ class LocalMeans:
         return sphere_means_in_mask(self.image, self.mask, self.offsets)
 
     def means_at_maximum(self) -> np.ndarray:
-        top_value = self.image[self.mask].max()
-        top = np.argwhere(self.mask & (self.image == top_value))
+        """Local means at the mask voxels holding the maximum intensity: taken from ``means_all`` (needed for the
+        global peak anyway) instead of a second search of the box."""
+        v = self.values
+        return self.means_all[v == v.max()]
+
+    def means_at_maximum_direct(self) -> np.ndarray:
+        """:meth:`means_at_maximum` computed from scratch at the maximum voxels only (voxel-by-voxel sums; equal to
+        it up to the summation order, exactly for integer intensities)."""
+        top = np.argwhere(self.mask & (self.image == self.image[self.mask].max()))
         return sphere_means_at(self.image, top, self.offsets)
 
 

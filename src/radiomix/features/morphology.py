@@ -33,7 +33,7 @@ from skimage.measure import marching_cubes
 
 from radiomix.features.base import Family, Feature, RoiData
 from radiomix.kernels.moran_kernels import pair_sums
-from radiomix.kernels.morphology_kernels import face_boxes, line_end_points, mvee_weights
+from radiomix.kernels.morphology_kernels import face_boxes_silhouette, line_end_points, mvee_weights_active
 from radiomix.kernels.texture_common import bounding_box
 
 # --- the shape object --------------------------------------------------------------------------------------------------
@@ -56,16 +56,17 @@ class Shape:
     # mesh
     @cached_property
     def mesh(self) -> tuple[np.ndarray, np.ndarray]:
-        """(vertices (n, 3) mm, faces (m, 3)) of the ROI surface."""
+        """(vertices (n, 3) mm from the corner of the mask's bounding box, faces (m, 3)) of the ROI surface."""
         # only the mask's bounding box is meshed (the crop carries a margin for the local intensity sphere); cubes
         # are visited in the same order, so vertices and faces come out exactly as on the whole crop
         box = bounding_box(self.mask_morph) if self.mask_morph.any() else (slice(0, None),) * 3
         padded = np.pad(self.mask_morph[box].astype(np.float64), 1)
         verts, faces, _, _ = marching_cubes(padded, level=0.5, allow_degenerate=False)
         # vertices of a binary mask at level 0.5 lie on half-voxel positions: exact in index space; scale in float64
-        # (marching_cubes returns float32) so that the mesh is exactly the voxel-grid mesh times the spacing
-        start = np.array([b.start for b in box], dtype=np.float64)
-        verts = (verts.astype(np.float64) - 1.0 + start) * np.asarray(self.spacing)
+        # (marching_cubes returns float32) so that the mesh is exactly the voxel-grid mesh times the spacing. They are
+        # placed relative to the box's corner: every mesh feature is translation invariant, and so exactly the same
+        # numbers (hull, MVEE, OMBB) come out wherever the ROI lies in the image
+        verts = (verts.astype(np.float64) - 1.0) * np.asarray(self.spacing)
         return verts, faces
 
     @cached_property
@@ -239,8 +240,11 @@ def _mvee(points: np.ndarray, tol: float = 1e-7, max_iter: int = 100_000) -> np.
         return None
     p = p - p.mean(axis=0)  # better conditioned; the ellipsoid's axes do not depend on a translation
     d1 = dim + 1.0
-    try:  # the loop runs in numba with Sherman-Morrison updates (kernels.morphology_kernels.mvee_weights)
-        u, m, _ = mvee_weights(np.ascontiguousarray(p), float(tol), int(max_iter), 64)
+    # the loop runs in numba with Sherman-Morrison updates, on an active set of points that grows until the stopping
+    # rule holds on every point (kernels.morphology_kernels.mvee_weights_active); the weights meet the same rule as the
+    # all-points loop, and the ellipsoid agrees with it within the tolerance (~1e-7 relative)
+    try:
+        u, m, _ = mvee_weights_active(np.ascontiguousarray(p), float(tol), int(max_iter), 64)
     except (np.linalg.LinAlgError, ZeroDivisionError):
         return None
     if not np.all(np.isfinite(m)):
@@ -303,7 +307,7 @@ def _ombb(shape: Shape) -> tuple[float, float] | None:
     consider(np.eye(3))
     if shape.covariance_morph is not None:
         consider(np.linalg.eigh(shape.covariance_morph)[1].T)
-    # one box per face normal, all at once in numba (kernels.morphology_kernels.face_boxes)
+    # one box per face normal, all at once in numba (kernels.morphology_kernels.face_boxes_silhouette)
     nrm = normals / np.linalg.norm(normals, axis=1, keepdims=True)
     helper = np.eye(3)[np.argmin(np.abs(nrm), axis=1)]
     u = np.cross(nrm, helper)
@@ -311,8 +315,12 @@ def _ombb(shape: Shape) -> tuple[float, float] | None:
     v = np.cross(nrm, u)
     res = np.zeros((len(nrm), 4))
     if len(nrm):
-        face_boxes(np.ascontiguousarray(pts, dtype=np.float64), np.ascontiguousarray(nrm), np.ascontiguousarray(u),
-                   np.ascontiguousarray(v), res)
+        # the hull's triangles, as indices into pts (= the candidates at hull.vertices)
+        where = np.empty(len(hull.points), dtype=np.int64)
+        where[hull.vertices] = np.arange(len(hull.vertices))
+        face_boxes_silhouette(np.ascontiguousarray(pts, dtype=np.float64), np.ascontiguousarray(where[hull.simplices]),
+                              np.ascontiguousarray(hull.equations[:, :3]), np.ascontiguousarray(nrm),
+                              np.ascontiguousarray(u), np.ascontiguousarray(v), res)
     for f in range(len(nrm)):
         if res[f, 3]:
             boxes.append((float(res[f, 0]), float(res[f, 1])))

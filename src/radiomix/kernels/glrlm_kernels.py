@@ -51,6 +51,67 @@ def _glrlm_counts_flat(lp, shape, pad, flat_off, n_levels, max_run, z_start, z_s
     return out
 
 
+@njit(cache=True, nogil=True)
+def _glrlm_volume_counts(lp, shape, flat_off, dirs, n_levels, max_run, len_dtype):  # pragma: no cover - jit
+    """Run-length counts over the whole volume for unit directions pointing "forward" in raster order (``dirs[k]`` in
+    {-1, 0, 1}^3 with (dz, dy, dx) > (0, 0, 0) lexicographically, dz in {0, 1}), in one raster pass for all directions.
+
+    ``lp`` is the level volume of ``shape`` padded with one zero voxel on every side, flattened; ``flat_off[k]`` the
+    flat offset of ``dirs[k]`` in it. Every ROI voxel gets, per direction, its position ``l`` in its run (1 at the
+    first voxel: ``l = 1 + l(predecessor)`` if the predecessor has the same level, else 1), kept for the current and
+    the previous slice only. ``h[g, l, k]`` counts voxels of level g at position l; the number of runs of length
+    exactly n is then ``h[g, n] - h[g, n + 1]`` (every run of length >= n has one voxel at position n). No branch
+    depends on the run structure, so the pass costs the same for short and long runs."""
+    nz, ny, nx = shape
+    nd = dirs.shape[0]
+    nxp = nx + 2
+    plane = (ny + 2) * nxp
+    pos = np.empty((2 * plane, nd), dtype=len_dtype)  # run positions of the current and the previous slice
+    h = np.zeros((n_levels, max_run + 1, nd), dtype=np.int64)
+    src = np.empty(nd, dtype=np.int64)
+    for z in range(nz):
+        cur = (z & 1) * plane
+        prev = ((z + 1) & 1) * plane
+        for k in range(nd):
+            src[k] = (prev if dirs[k, 0] else cur) - (dirs[k, 1] * nxp + dirs[k, 2])
+        for y in range(ny):
+            base = (z + 1) * plane + (y + 1) * nxp + 1
+            row = (y + 1) * nxp + 1
+            for x in range(nx):
+                f = base + x
+                g = lp[f]
+                if g == 0:
+                    continue
+                li = row + x
+                for k in range(nd):
+                    # pos[] of the predecessor is only read when it is an ROI voxel of the same level, which the
+                    # raster order has already visited (so ``pos`` needs no initialisation)
+                    same = lp[f - flat_off[k]] == g
+                    n = 1 + same * np.int64(pos[src[k] + li, k])
+                    pos[cur + li, k] = n
+                    h[g - 1, n - 1, k] += 1
+    out = np.empty((1, nd, n_levels, max_run), dtype=np.int64)
+    for k in range(nd):
+        for g in range(n_levels):
+            for n in range(max_run):
+                out[0, k, g, n] = h[g, n, k] - h[g, n + 1, k]
+    return out
+
+
+def _forward_unit_directions(offsets: np.ndarray) -> np.ndarray | None:
+    """``offsets`` with each direction replaced by its opposite where needed so that it points forward in raster order
+    (runs along d and -d are the same runs); None unless every component is in {-1, 0, 1} and none is zero."""
+    if offsets.size == 0 or np.abs(offsets).max() > 1:
+        return None
+    out = offsets.copy()
+    for k, (dz, dy, dx) in enumerate(offsets):
+        if (dz, dy, dx) == (0, 0, 0):
+            return None
+        if (dz, dy, dx) < (0, 0, 0):
+            out[k] = -offsets[k]
+    return np.ascontiguousarray(out)
+
+
 def glrlm_counts(lv, offsets, n_levels, max_run, z_start, z_stop, per_slice) -> np.ndarray:
     """Run-length counts for all directions in one pass over slices ``z_start..z_stop`` of ``lv``.
 
@@ -63,6 +124,15 @@ def glrlm_counts(lv, offsets, n_levels, max_run, z_start, z_stop, per_slice) -> 
     """
     lv = np.asarray(lv)
     offsets = np.asarray(offsets, dtype=np.int64).reshape(-1, 3)
+    fwd = _forward_unit_directions(offsets)
+    if fwd is not None and not per_slice and z_start == 0 and z_stop == lv.shape[0] and lv.size:
+        # whole volume, unit directions (all 3D aggregations): one branch-light raster pass, uint8 levels if they fit
+        lp = np.pad(lv.astype(np.uint8 if n_levels < 256 else np.int32, copy=False), 1)
+        _, nyp, nxp = lp.shape
+        flat = np.ascontiguousarray(fwd[:, 0] * (nyp * nxp) + fwd[:, 1] * nxp + fwd[:, 2])
+        len_dtype = np.uint16 if max_run < 2**16 else np.int64
+        return _glrlm_volume_counts(lp.ravel(), tuple(int(n) for n in lv.shape), flat, fwd, int(n_levels),
+                                    int(max_run), len_dtype)
     pad = max(1, int(np.abs(offsets).max(initial=0)))
     lp = np.pad(np.asarray(lv, dtype=np.int32), pad)
     _, nyp, nxp = lp.shape

@@ -15,6 +15,9 @@ import numpy as np
 #: machine but milliseconds when the cores are busy (other families, other processes, spinning BLAS threads).
 PARALLEL_MIN_WORK = 1_000_000
 
+#: tolerance at which mvee_weights_active grows its active set before converging to the requested one
+LOOSE = 1e-3
+
 # --- minimum-volume enclosing ellipsoid ---------------------------------------------------------------------------------
 
 
@@ -51,22 +54,15 @@ def _mvee_extremes(u, m):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True)
-def mvee_weights(p, tol, max_iter, refresh):  # pragma: no cover - compiled
-    """Dual weights ``u`` and the final ``m_k = q_k^T X(u)^{-1} q_k`` of Khachiyan's algorithm with the
-    Wolfe-Atwood away steps of Todd and Yildirim (2007), for the points ``p`` (n, dim) (centred); the loop of
-    ``features.morphology._mvee``. ``X(u)^{-1}`` and ``m`` are updated by the Sherman-Morrison formula after each step
-    (O(n d) instead of O(n d^2) and a solve) and recomputed from ``u`` every ``refresh`` steps and before each
-    convergence decision that would stop the loop. Returns (u, m, iterations)."""
-    n, dim = p.shape
-    d1 = dim + 1
-    q = np.empty((n, d1))
-    q[:, :dim] = p
-    q[:, dim] = 1.0
-    u = np.full(n, 1.0 / n)
+def _mvee_loop(q, u, tol, max_iter, refresh):  # pragma: no cover - compiled
+    """The loop of :func:`mvee_weights` on the lifted points ``q`` (n, d + 1) from the weights ``u`` (updated in
+    place). Returns (m, iterations)."""
+    n, d1 = q.shape
     xi, m = _mvee_m(q, u)
     j_up, j_dn = _mvee_extremes(u, m)
     fresh = True
     it = 0
+    v = np.empty(d1)
     while it < max_iter:
         eps_up = m[j_up] / d1 - 1.0
         eps_dn = 1.0 - m[j_dn] / d1
@@ -98,10 +94,16 @@ def mvee_weights(p, tol, max_iter, refresh):  # pragma: no cover - compiled
             fresh = True
             continue
         # X' = (1 - s) X + s q_j q_j^T  ->  X'^-1 = (X^-1 - c v v^T / (1 + c m_j)) / (1 - s), c = s / (1 - s)
-        v = xi @ q[j]
+        for a in range(d1):
+            t = 0.0
+            for b in range(d1):
+                t += xi[a, b] * q[j, b]
+            v[a] = t
         c = step / (1.0 - step)
         den = 1.0 + c * m[j]
-        xi = (xi - (c / den) * np.outer(v, v)) / (1.0 - step)
+        for a in range(d1):
+            for b in range(d1):
+                xi[a, b] = (xi[a, b] - (c / den) * v[a] * v[b]) / (1.0 - step)
         # update m and find the next step's extremes in the same pass (as _mvee_extremes would)
         j_up = 0
         j_dn = -1
@@ -115,48 +117,154 @@ def mvee_weights(p, tol, max_iter, refresh):  # pragma: no cover - compiled
             if u[k] > 0 and (j_dn < 0 or m[k] < m[j_dn]):
                 j_dn = k
         fresh = False
+    return m, it
+
+
+@numba.njit(cache=True, nogil=True)
+def mvee_weights(p, tol, max_iter, refresh):  # pragma: no cover - compiled
+    """Dual weights ``u`` and the final ``m_k = q_k^T X(u)^{-1} q_k`` of Khachiyan's algorithm with the
+    Wolfe-Atwood away steps of Todd and Yildirim (2007), for the points ``p`` (n, dim) (centred), from uniform weights.
+    ``X(u)^{-1}`` and ``m`` are updated by the Sherman-Morrison formula after each step (O(n d) instead of O(n d^2)
+    and a solve) and recomputed from ``u`` every ``refresh`` steps and before each convergence decision that would
+    stop the loop. Returns (u, m, iterations)."""
+    n, dim = p.shape
+    q = np.empty((n, dim + 1))
+    q[:, :dim] = p
+    q[:, dim] = 1.0
+    u = np.full(n, 1.0 / n)
+    m, it = _mvee_loop(q, u, tol, max_iter, refresh)
     return u, m, it
+
+
+@numba.njit(cache=True, nogil=True)
+def mvee_weights_active(p, tol, max_iter, refresh):  # pragma: no cover - compiled
+    """:func:`mvee_weights` with an active set: the loop runs on a few points only (the extreme points along the 3
+    axes, 6 face diagonals and 4 body diagonals, uniform weights to start), and when it has converged there, every
+    point with ``m_k > (d + 1)(1 + tol)`` joins the set and the loop goes on from the current weights. The other
+    points keep ``u_k = 0``, so the weights returned meet the stopping rule of :func:`mvee_weights` on all points
+    (``m`` is recomputed on all of them), but the path, and so the converged weights, differ within ``tol``.
+    Returns (u, m, iterations)."""
+    n, dim = p.shape
+    d1 = dim + 1
+    q = np.empty((n, d1))
+    q[:, :dim] = p
+    q[:, dim] = 1.0
+    active = np.zeros(n, np.bool_)
+    dirs = np.array([[1.0, 0, 0], [0, 1.0, 0], [0, 0, 1.0], [1.0, 1, 0], [1.0, -1, 0], [1.0, 0, 1], [1.0, 0, -1],
+                     [0, 1.0, 1], [0, 1.0, -1], [1.0, 1, 1], [1.0, 1, -1], [1.0, -1, 1], [1.0, -1, -1]])
+    for t in range(dirs.shape[0]):
+        i_lo = 0
+        i_hi = 0
+        v_lo = np.inf
+        v_hi = -np.inf
+        for k in range(n):
+            s = 0.0
+            for a in range(min(dim, 3)):
+                s += p[k, a] * dirs[t, a]
+            if s < v_lo:
+                v_lo = s
+                i_lo = k
+            if s > v_hi:
+                v_hi = s
+                i_hi = k
+        active[i_lo] = True
+        active[i_hi] = True
+    u_all = np.zeros(n)
+    n_act = 0
+    for k in range(n):
+        if active[k]:
+            n_act += 1
+    for k in range(n):
+        if active[k]:
+            u_all[k] = 1.0 / n_act
+    total = 0
+    loose = max(tol, LOOSE)  # grow the set at a loose tolerance first (few steps per round), then converge
+    while True:
+        idx = np.flatnonzero(active)
+        qa = np.ascontiguousarray(q[idx])
+        ua = u_all[idx]
+        _, it = _mvee_loop(qa, ua, loose, max_iter - total, refresh)
+        total += it
+        u_all[idx] = ua
+        _, m = _mvee_m(q, u_all)
+        grew = False
+        for k in range(n):
+            if not active[k] and m[k] > d1 * (1.0 + loose):
+                active[k] = True
+                grew = True
+        if total >= max_iter:
+            return u_all, m, total
+        if not grew:
+            if loose == tol:
+                return u_all, m, total
+            loose = tol
 
 
 # --- convex hull candidates ---------------------------------------------------------------------------------------------
 
 
+#: line directions (the 3 axes, 6 face diagonals, 4 body diagonals), and for each two integer vectors orthogonal to it
+#: that are independent: two points lie on one line along LINE_DIRS[t] iff both dot products agree
+LINE_DIRS = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0], [1, -1, 0], [1, 0, 1], [1, 0, -1], [0, 1, 1],
+                      [0, 1, -1], [1, 1, 1], [1, 1, -1], [1, -1, 1], [1, -1, -1]], dtype=np.int64)
+LINE_KEYS = np.array([[[0, 1, 0], [0, 0, 1]], [[1, 0, 0], [0, 0, 1]], [[1, 0, 0], [0, 1, 0]],
+                      [[1, -1, 0], [0, 0, 1]], [[1, 1, 0], [0, 0, 1]], [[1, 0, -1], [0, 1, 0]],
+                      [[1, 0, 1], [0, 1, 0]], [[0, 1, -1], [1, 0, 0]], [[0, 1, 1], [1, 0, 0]],
+                      [[1, -1, 0], [0, 1, -1]], [[1, -1, 0], [0, 1, 1]], [[1, 1, 0], [0, 1, 1]],
+                      [[1, 1, 0], [0, 1, -1]]], dtype=np.int64)
+
+
 @numba.njit(cache=True, nogil=True)
-def _line_end_points(g, lo, shape):  # pragma: no cover - compiled
+def _line_end_points(g, dirs, keys):  # pragma: no cover - compiled
     n = g.shape[0]
     keep = np.ones(n, dtype=np.bool_)
-    for ax in range(3):
-        a1 = (ax + 1) % 3
-        a2 = (ax + 2) % 3
-        n1 = shape[a1]
-        n2 = shape[a2]
-        big = np.iinfo(np.int64).max
-        vmin = np.full(n1 * n2, big, dtype=np.int64)
-        vmax = np.full(n1 * n2, -big, dtype=np.int64)
+    big = np.iinfo(np.int64).max
+    k1 = np.empty(n, np.int64)
+    k2 = np.empty(n, np.int64)
+    t = np.empty(n, np.int64)
+    for ax in range(dirs.shape[0]):
+        # only the points still kept: a point strictly between two of them is not an extreme point either
+        lo1 = big
+        hi1 = -big
+        lo2 = big
+        hi2 = -big
         for i in range(n):
-            key = (g[i, a1] - lo[a1]) * n2 + (g[i, a2] - lo[a2])
-            v = g[i, ax]
-            vmin[key] = min(vmin[key], v)
-            vmax[key] = max(vmax[key], v)
+            if keep[i]:
+                k1[i] = keys[ax, 0, 0] * g[i, 0] + keys[ax, 0, 1] * g[i, 1] + keys[ax, 0, 2] * g[i, 2]
+                k2[i] = keys[ax, 1, 0] * g[i, 0] + keys[ax, 1, 1] * g[i, 1] + keys[ax, 1, 2] * g[i, 2]
+                t[i] = dirs[ax, 0] * g[i, 0] + dirs[ax, 1] * g[i, 1] + dirs[ax, 2] * g[i, 2]
+                lo1 = min(lo1, k1[i])
+                hi1 = max(hi1, k1[i])
+                lo2 = min(lo2, k2[i])
+                hi2 = max(hi2, k2[i])
+        if lo1 > hi1:
+            break
+        n2 = hi2 - lo2 + 1
+        size = (hi1 - lo1 + 1) * n2
+        vmin = np.full(size, big, dtype=np.int64)
+        vmax = np.full(size, -big, dtype=np.int64)
         for i in range(n):
-            key = (g[i, a1] - lo[a1]) * n2 + (g[i, a2] - lo[a2])
-            v = g[i, ax]
-            if v != vmin[key] and v != vmax[key]:
-                keep[i] = False
+            if keep[i]:
+                key = (k1[i] - lo1) * n2 + (k2[i] - lo2)
+                vmin[key] = min(vmin[key], t[i])
+                vmax[key] = max(vmax[key], t[i])
+        for i in range(n):
+            if keep[i]:
+                key = (k1[i] - lo1) * n2 + (k2[i] - lo2)
+                if t[i] != vmin[key] and t[i] != vmax[key]:
+                    keep[i] = False
     return keep
 
 
 def line_end_points(grid_points: np.ndarray) -> np.ndarray:
-    """Indices (ascending) of the integer points (n, 3) that are an end point of their line along each of the three
-    axes (lowest or highest coordinate among the points sharing the other two coordinates). Every other point lies
-    between two points of the set on a line, so it is not an extreme point: the convex hull of the kept points is the
-    convex hull of all of them."""
+    """Indices (ascending) of the integer points (n, 3) that are an end point of their line along each of the 13
+    lattice directions (the axes, face and body diagonals): lowest or highest position among the (kept) points sharing
+    that line. Every other point lies between two points of the set on a line, so it is not an extreme point: the
+    convex hull of the kept points is the convex hull of all of them."""
     g = np.ascontiguousarray(grid_points, dtype=np.int64)
     if g.shape[0] == 0:
         return np.zeros(0, dtype=np.int64)
-    lo = g.min(axis=0)
-    shape = g.max(axis=0) - lo + 1
-    return np.flatnonzero(_line_end_points(g, lo, shape))
+    return np.flatnonzero(_line_end_points(g, LINE_DIRS, LINE_KEYS))
 
 
 # --- oriented minimum bounding box ------------------------------------------------------------------------------------
@@ -265,7 +373,6 @@ def _hull2d_filtered(x, y):  # pragma: no cover - compiled
 def _face_box(f, pts, normals, us, vs, out):  # pragma: no cover - compiled
     """One row of :func:`face_boxes`."""
     n = pts.shape[0]
-    half_pi = np.pi / 2
     x = np.empty(n)
     y = np.empty(n)
     hmin = np.inf
@@ -276,8 +383,13 @@ def _face_box(f, pts, normals, us, vs, out):  # pragma: no cover - compiled
         h = pts[i, 0] * normals[f, 0] + pts[i, 1] * normals[f, 1] + pts[i, 2] * normals[f, 2]
         hmin = min(hmin, h)
         hmax = max(hmax, h)
-    height = hmax - hmin
-    hull = _hull2d_filtered(x, y)
+    _rectangle_box(f, x, y, hmax - hmin, _hull2d_filtered(x, y), out)
+
+
+@numba.njit(cache=True, nogil=True)
+def _rectangle_box(f, x, y, height, hull, out):  # pragma: no cover - compiled
+    """out[f] of :func:`face_boxes` from the projection (x, y), its 2D hull and the height along the normal."""
+    half_pi = np.pi / 2
     m = hull.size
     if m < 3:
         out[f, 3] = 0.0
@@ -342,6 +454,51 @@ def face_boxes(pts, normals, us, vs, out) -> None:
         _face_boxes_parallel(pts, normals, us, vs, out)
     else:
         _face_boxes_serial(pts, normals, us, vs, out)
+
+
+@numba.njit(cache=True, nogil=True)
+def face_boxes_silhouette(pts, tri, tri_normals, normals, us, vs, out):  # pragma: no cover - compiled
+    """:func:`face_boxes` (serial) for the vertices ``pts`` of a convex polytope with triangles ``tri`` (indices into
+    ``pts``) and their outward unit normals ``tri_normals``. The 2D hull of a projection along ``n`` is made of
+    silhouette vertices: a vertex all of whose triangles face one way (every ``n_t . n > 1e-9``, or every one
+    ``< -1e-9``) projects strictly inside the projection of its neighbourhood, so it is dropped before the 2D hull.
+    The kept points keep their order, so the hull, and every box, is exactly the one of :func:`face_boxes`."""
+    n_pts = pts.shape[0]
+    x = np.empty(n_pts)
+    y = np.empty(n_pts)
+    lo = np.empty(n_pts)
+    hi = np.empty(n_pts)
+    sub = np.empty(n_pts, np.int64)
+    for f in range(normals.shape[0]):
+        n0 = normals[f, 0]
+        n1 = normals[f, 1]
+        n2 = normals[f, 2]
+        hmin = np.inf
+        hmax = -np.inf
+        for i in range(n_pts):
+            x[i] = pts[i, 0] * us[f, 0] + pts[i, 1] * us[f, 1] + pts[i, 2] * us[f, 2]
+            y[i] = pts[i, 0] * vs[f, 0] + pts[i, 1] * vs[f, 1] + pts[i, 2] * vs[f, 2]
+            h = pts[i, 0] * n0 + pts[i, 1] * n1 + pts[i, 2] * n2
+            hmin = min(hmin, h)
+            hmax = max(hmax, h)
+            lo[i] = np.inf
+            hi[i] = -np.inf
+        for t in range(tri.shape[0]):
+            d = tri_normals[t, 0] * n0 + tri_normals[t, 1] * n1 + tri_normals[t, 2] * n2
+            for c in range(3):
+                i = tri[t, c]
+                lo[i] = min(lo[i], d)
+                hi[i] = max(hi[i], d)
+        k = 0
+        for i in range(n_pts):
+            if lo[i] <= 1e-9 and hi[i] >= -1e-9:
+                sub[k] = i
+                k += 1
+        h2 = _hull2d(x[sub[:k]], y[sub[:k]])
+        hull = np.empty(h2.size, np.int64)
+        for t in range(h2.size):
+            hull[t] = sub[h2[t]]
+        _rectangle_box(f, x, y, hmax - hmin, hull, out)
 
 
 # --- local intensity: moved to kernels.sphere_kernels, names kept here for existing imports ----------------------------

@@ -50,14 +50,17 @@ def _sphere_means_at(image, points, offsets):  # pragma: no cover - compiled
 def sphere_runs(offsets: np.ndarray) -> np.ndarray:
     """The sphere ``offsets`` (K, 3) as runs along x: rows (dz, dy, dx_lo, dx_hi), one per (dz, dy) (a sphere is
     convex, so its x offsets at fixed (dz, dy) are contiguous)."""
-    off = np.asarray(offsets, dtype=np.int64)
-    runs = []
-    for dz, dy in sorted({(int(a), int(b)) for a, b in off[:, :2]}):
-        xs = off[(off[:, 0] == dz) & (off[:, 1] == dy), 2]
-        if xs.max() - xs.min() + 1 != xs.size:
-            raise ValueError("offsets are not contiguous along x")
-        runs.append((dz, dy, int(xs.min()), int(xs.max())))
-    return np.asarray(runs, dtype=np.int64).reshape(-1, 4)
+    off = np.asarray(offsets, dtype=np.int64).reshape(-1, 3)
+    if len(off) == 0:
+        return np.zeros((0, 4), dtype=np.int64)
+    off = off[np.lexsort((off[:, 2], off[:, 1], off[:, 0]))]  # sorted by (dz, dy, dx)
+    new_row = np.ones(len(off), dtype=bool)
+    new_row[1:] = (off[1:, 0] != off[:-1, 0]) | (off[1:, 1] != off[:-1, 1])
+    first = np.flatnonzero(new_row)
+    last = np.append(first[1:], len(off)) - 1
+    if np.any(off[last, 2] - off[first, 2] != last - first) or np.any(np.diff(off[:, 2])[~new_row[1:]] == 0):
+        raise ValueError("offsets are not contiguous along x")
+    return np.ascontiguousarray(np.column_stack((off[first, 0], off[first, 1], off[first, 2], off[last, 2])))
 
 
 @numba.njit(cache=True, nogil=True)

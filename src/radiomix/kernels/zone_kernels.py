@@ -10,8 +10,8 @@ The distance of a zone is the smallest distance of its voxels.
 :class:`ZoneTable`: one row per zone with its grey level, size, distance and slice. ``planar=True`` works slice by
 slice along axis 0 (the IBSI 2D approach: zones and distances never cross slices).
 
-Memory: the kernels crop to the bounding box of the mask, then hold one int32 label and one int32 distance array of the
-box, plus per-zone output arrays.
+Memory: the kernels crop to the bounding box of the mask, then hold one label array (int8 for up to 127 grey levels) and
+one int32 distance array of the box, plus per-zone output arrays.
 """
 
 from __future__ import annotations
@@ -169,7 +169,9 @@ def zone_table(levels: np.ndarray, mask: np.ndarray, distance_mask: np.ndarray |
         raise ValueError("grey levels inside the mask must be >= 1")
     # one voxel of zero padding: neighbours of any box voxel are valid flat indices, 0 means outside the ROI
     dist = np.pad(_cityblock_distance(np.ascontiguousarray(dm), planar), 1)
-    lab = np.zeros(dist.shape, dtype=np.int32)
+    # the smallest signed type holding the levels (visited voxels are negated): less memory traffic in the fill
+    top = int(lv.max(initial=0))
+    lab = np.zeros(dist.shape, dtype=np.int8 if top < 2**7 else np.int16 if top < 2**15 else np.int32)
     np.copyto(lab[1:-1, 1:-1, 1:-1], lv, where=m, casting="unsafe")
     plane = lab.shape[1] * lab.shape[2]
     lev, size, d, sl = _zones(lab.ravel(), dist.ravel(), _flat_offsets(lab.shape, planar), plane)

@@ -1,0 +1,87 @@
+"""Fast morphology kernels (OMBB silhouette boxes, active-set MVEE, 13-direction line end points) against plain
+NumPy / reference implementations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.spatial import ConvexHull
+
+from radiomix.kernels import morphology_kernels as mk
+
+
+def _hull_case(seed, grid):
+    rng = np.random.default_rng(seed)
+    pts = rng.normal(size=(400, 3)) * np.array([7.0, 3.0, 1.5])
+    if grid:
+        pts = np.round(pts) * np.array([2.5, 0.75, 0.75])  # voxel-like: coplanar facets, collinear points, ties
+    hull = ConvexHull(pts)
+    h = np.ascontiguousarray(pts[hull.vertices])
+    where = np.empty(len(pts), dtype=np.int64)
+    where[hull.vertices] = np.arange(len(hull.vertices))
+    return hull, h, np.ascontiguousarray(where[hull.simplices])
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("grid", [False, True])
+def test_silhouette_face_boxes_equal_the_plain_face_boxes(seed, grid):
+    hull, h, tri = _hull_case(seed, grid)
+    nrm = hull.equations[:, :3]
+    nrm = np.ascontiguousarray(np.vstack([nrm, np.eye(3), np.linalg.qr(np.ones((3, 3)) + np.eye(3))[0]]))
+    nrm /= np.linalg.norm(nrm, axis=1, keepdims=True)
+    u = np.cross(nrm, np.eye(3)[np.argmin(np.abs(nrm), axis=1)])
+    u /= np.linalg.norm(u, axis=1, keepdims=True)
+    v = np.ascontiguousarray(np.cross(nrm, u))
+    a, b = np.zeros((len(nrm), 4)), np.zeros((len(nrm), 4))
+    mk._face_boxes_serial(h, nrm, u, v, a)
+    mk.face_boxes_silhouette(h, tri, np.ascontiguousarray(hull.equations[:, :3]), nrm, u, v, b)
+    np.testing.assert_array_equal(a, b)  # the same 2D hulls, so bit-identical boxes
+    assert b[:, 3].all()
+
+
+def _line_end_points_reference(g):
+    """Plain NumPy: drop, direction after direction, every point strictly inside its line's range of kept points."""
+    keep = np.ones(len(g), dtype=bool)
+    for d, k in zip(mk.LINE_DIRS, mk.LINE_KEYS):
+        idx = np.flatnonzero(keep)
+        key = g[idx] @ k.T
+        t = g[idx] @ d
+        _, inv = np.unique(key, axis=0, return_inverse=True)
+        inv = np.ravel(inv)
+        lo = np.full(inv.max() + 1, np.iinfo(np.int64).max)
+        hi = np.full(inv.max() + 1, np.iinfo(np.int64).min)
+        np.minimum.at(lo, inv, t)
+        np.maximum.at(hi, inv, t)
+        keep[idx[(t != lo[inv]) & (t != hi[inv])]] = False
+    return np.flatnonzero(keep)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_line_end_points_match_reference_and_keep_the_hull(seed):
+    rng = np.random.default_rng(seed)
+    g = np.unique(rng.integers(-6, 7, size=(600, 3)), axis=0)
+    g = g[np.linalg.norm(g * [1.0, 1.5, 0.7], axis=1) < 7]
+    kept = mk.line_end_points(g)
+    np.testing.assert_array_equal(kept, _line_end_points_reference(g))
+    assert set(ConvexHull(g).vertices) <= set(kept)
+    assert len(kept) < len(g)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_active_set_mvee_meets_the_stopping_rule_on_every_point(seed):
+    rng = np.random.default_rng(seed)
+    pts = rng.normal(size=(500, 3)) * np.array([9.0, 5.0, 2.0]) @ np.linalg.qr(rng.normal(size=(3, 3)))[0]
+    p = pts[ConvexHull(pts).vertices]
+    p = np.ascontiguousarray(p - p.mean(axis=0))
+    tol = 1e-7
+    u, m, _ = mk.mvee_weights_active(p, tol, 100_000, 64)
+    u_all, m_all, _ = mk.mvee_weights(p, tol, 100_000, 64)
+    q = np.column_stack([p, np.ones(len(p))])
+    m_ref = np.einsum("ij,ij->i", q, np.linalg.solve((q.T * u) @ q, q.T).T)  # m from the weights, plain NumPy
+    np.testing.assert_allclose(m, m_ref, rtol=1e-9)
+    assert m.max() / 4 - 1 <= tol and 1 - m[u > 0].min() / 4 <= tol and abs(u.sum() - 1) < 1e-12
+    # the same ellipsoid as the all-points loop, within the tolerance
+    def axes(w, mm):
+        c = p.T @ w
+        return np.sqrt(np.linalg.eigvalsh(((p.T * w) @ p - np.outer(c, c)) * 3) * max(1.0, mm.max() / 4))
+    np.testing.assert_allclose(axes(u, m), axes(u_all, m_all), rtol=1e-6)
