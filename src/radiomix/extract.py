@@ -128,7 +128,7 @@ def compute_families(roi, families, errors: dict[str, str] | None = None) -> lis
                         return
                 try:
                     results[name] = _run_family(roi, name, errors)
-                except BaseException as exc:  # re-raised below, in the caller's order
+                except BaseException as exc:  # noqa: BLE001 - re-raised below, in the caller's order
                     results[name] = exc
                 name = None
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-
 #: Work (elements) below which kernels run single-threaded: starting a parallel region costs ~0.1 ms on an idle
 #: machine but milliseconds when the cores are busy (other families, other processes, spinning BLAS threads).
 PARALLEL_MIN_WORK = 1_000_000
