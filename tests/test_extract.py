@@ -174,6 +174,42 @@ def test_calling_thread_takes_the_longest_family(monkeypatch):
     assert fs.values[0].family == "statistics"  # output order is the settings' order
 
 
+def test_family_parts_run_as_tasks_and_their_errors_stay_with_the_family(monkeypatch):
+    """A family's separable part runs as a task of its own; compute() then finds its result in roi_memo. A part that
+    raises is ignored: compute() meets the error itself (recorded or raised as usual)."""
+    import sys
+
+    from radiomix.features import FAMILIES
+    from radiomix.features.base import roi_memo
+
+    ex = sys.modules["radiomix.extract"]
+    monkeypatch.setattr(ex, "PARALLEL_MIN_VOXELS", 0)
+    monkeypatch.setenv("RADIOMIX_THREADS", "2")
+    builds = []
+
+    def part(roi):
+        return roi_memo(roi, "test.part", lambda: builds.append(1) or 42.0)
+
+    def compute(roi):
+        return [("answer", "", part(roi))]
+
+    fam = FAMILIES["ngtdm"]
+    monkeypatch.setitem(FAMILIES, "ngtdm", fam.__class__("ngtdm", fam.ibsi, fam.features, compute, parts=(part,)))
+    arr, m = _case(6)
+    g = Geometry(arr.shape, (2.0, 1.0, 1.0))
+    settings = SETTINGS.replace(families=("statistics", "ngtdm"))
+    fs = extract(Image(arr, g), Mask(m, g), settings)
+    assert fs.get("ngtdm", "answer") == 42.0 and builds == [1]
+
+    def broken(roi):
+        return roi_memo(roi, "test.broken", lambda: 1 / 0)
+
+    monkeypatch.setitem(FAMILIES, "ngtdm", fam.__class__("ngtdm", fam.ibsi, fam.features,
+                                                          lambda roi: [("x", "", broken(roi))], parts=(broken,)))
+    fs = extract(Image(arr, g), Mask(m, g), settings, on_family_error="record")
+    assert fs.errors == {"original/ngtdm": "ZeroDivisionError: division by zero"}
+
+
 def test_bad_thread_count_names_the_variable(monkeypatch):
     from radiomix.errors import SettingsError
     from radiomix.extract import family_threads

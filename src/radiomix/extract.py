@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import threading
@@ -115,27 +116,36 @@ def compute_families(roi, families, errors: dict[str, str] | None = None) -> lis
     threads = family_threads()
     if threads > 1 and len(families) > 1 and roi.values.size >= PARALLEL_MIN_VOXELS:  # values: cached, shared
         rank = {name: i for i, name in enumerate(_COST_ORDER)}
-        queue = iter(sorted(families, key=lambda name: rank.get(name, -1)))
+        tasks = []  # (family name, part or None): each family, longest first, then its separable parts
+        for name in sorted(families, key=lambda name: rank.get(name, -1)):
+            tasks += [(name, None)] + [(name, part) for part in FAMILIES[name].parts]
+        queue = iter(tasks)
         lock = threading.Lock()
         results: dict = {}
 
-        def drain(name=None):  # run ``name``, then the next family until none is left (the longest first)
+        def drain(task=None):  # run ``task``, then the next one until none is left
             while True:
-                if name is None:
+                if task is None:
                     with lock:
-                        name = next(queue, None)
-                    if name is None:
+                        task = next(queue, None)
+                    if task is None:
                         return
-                try:
-                    results[name] = _run_family(roi, name, errors)
-                except BaseException as exc:  # noqa: BLE001 - re-raised below, in the caller's order
-                    results[name] = exc
-                name = None
+                name, part = task
+                if part is not None:  # best effort: on an error the family's compute() meets it again itself
+                    with contextlib.suppress(Exception):
+                        part(roi)
+                else:
+                    try:
+                        results[name] = _run_family(roi, name, errors)
+                    except BaseException as exc:  # noqa: BLE001 - re-raised below, in the caller's order
+                        results[name] = exc
+                task = None
 
         # The calling thread works too: it takes the longest family (morphology, whose large temporaries then come
-        # from the main heap, warm from earlier calls, instead of a helper thread's fresh one). BLAS at one thread
-        # meanwhile: its few small calls gain nothing, and idle BLAS threads spinning would steal the families' cores.
-        n_helpers = min(threads, len(families)) - 1
+        # from the main heap, warm from earlier calls, instead of a helper thread's fresh one), while a helper starts
+        # on its separable part (the Moran/Geary sums). BLAS at one thread meanwhile: its few small calls gain
+        # nothing, and idle BLAS threads spinning would steal the families' cores.
+        n_helpers = min(threads, len(tasks)) - 1
         with one_blas_thread(), ThreadPoolExecutor(max_workers=n_helpers) as pool:
             first = next(queue)  # taken before the helpers start
             helpers = [pool.submit(drain) for _ in range(n_helpers)]

@@ -65,6 +65,9 @@ class Family:
     ibsi: str
     features: tuple[Feature, ...]
     compute: Callable[[RoiData], Iterable[tuple[str, str, float]]]
+    #: independent pieces of ``compute``'s work, ``part(roi)``, that store their result with :func:`roi_memo` (where
+    #: ``compute`` finds it): on large ROIs they run as tasks of their own beside the families (load balance)
+    parts: tuple[Callable[[RoiData], object], ...] = ()
 
     def feature(self, name: str) -> Feature:
         for f in self.features:

@@ -23,7 +23,7 @@ Documented NaN results (degenerate input, never an exception):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
@@ -31,7 +31,7 @@ from scipy.spatial import ConvexHull, QhullError
 from scipy.spatial.distance import pdist
 from skimage.measure import marching_cubes
 
-from radiomix.features.base import Family, Feature, RoiData
+from radiomix.features.base import Family, Feature, RoiData, roi_memo
 from radiomix.kernels.moran_kernels import pair_sums
 from radiomix.kernels.morphology_kernels import face_boxes_silhouette, line_end_points, mvee_weights_active
 from radiomix.kernels.texture_common import bounding_box
@@ -47,11 +47,13 @@ class Shape:
     mask_int: np.ndarray
     image: np.ndarray
     spacing: tuple[float, float, float]
+    #: the RoiData this shape comes from (its Moran/Geary sums are shared through ``roi_memo``), or None
+    roi: RoiData | None = field(default=None, repr=False)
 
     @classmethod
     def from_roi(cls, roi: RoiData) -> Shape:
         return cls(np.asarray(roi.mask_morph, dtype=bool), np.asarray(roi.mask_int, dtype=bool),
-                   np.asarray(roi.image, dtype=np.float64), tuple(float(s) for s in roi.spacing))
+                   np.asarray(roi.image, dtype=np.float64), tuple(float(s) for s in roi.spacing), roi)
 
     # mesh
     @cached_property
@@ -170,7 +172,13 @@ class Shape:
 
     @cached_property
     def moran_geary_sums(self) -> tuple[float, float, float, float, int]:
-        """(sum w, sum w d d', sum w (d - d')^2, sum d^2, N) over ordered pairs of intensity-mask voxels."""
+        """(sum w, sum w d d', sum w (d - d')^2, sum d^2, N) over ordered pairs of intensity-mask voxels; computed once
+        per RoiData (:func:`moran_geary_part` may have computed it already, on another thread)."""
+        if self.roi is None:
+            return self._moran_geary_sums()
+        return roi_memo(self.roi, "morphology.moran_geary", self._moran_geary_sums)
+
+    def _moran_geary_sums(self) -> tuple[float, float, float, float, int]:
         x = self.intensities
         n = x.size
         if n < 2:
@@ -564,4 +572,10 @@ def compute(roi: RoiData) -> list[tuple[str, str, float]]:
         return [(f.name, "", float(f.func(shape))) for f in FEATURES]
 
 
-FAMILY = Family("morphology", "HCUG", FEATURES, compute)
+def moran_geary_part(roi: RoiData) -> None:
+    """The Moran's I / Geary's C sums of ``roi`` (the largest single piece of work on large ROIs), computed ahead
+    for :func:`compute`, which takes them from ``roi_memo``."""
+    Shape.from_roi(roi).moran_geary_sums  # noqa: B018 - computed for its side effect (roi_memo)
+
+
+FAMILY = Family("morphology", "HCUG", FEATURES, compute, parts=(moran_geary_part,))

@@ -222,7 +222,8 @@ def pair_sums_parseval(mask: np.ndarray, d: np.ndarray, spacing, *, workers: int
     octant = tuple(n // 2 + 1 for n in fshape)
     w_oct = np.empty(octant)
     _inverse_distance_grid(*(np.arange(n, dtype=np.float64) * s for n, s in zip(octant, spacing)), w_oct)
-    w_hat = scipy.fft.dctn(w_oct, type=1, workers=workers, overwrite_x=True)  # spectrum at k = 0..N/2 per axis
+    # spectrum at k = 0..N/2 per axis (single: transformed in single precision too, then summed in double)
+    w_hat = scipy.fft.dctn(w_oct.astype(real_t, copy=False), type=1, workers=workers, overwrite_x=True)
     del w_oct
     wl = _half_spectrum_weights(n2)
 
