@@ -246,3 +246,17 @@ def test_translation_and_outside_voxel_invariance(mask, pad, seed, spacing):
             # the MVEE is iterative (converged to 1e-7 in the dual weights); everything else is exact up to round-off
             rel = 1e-5 if "mvee" in name else 1e-7
             assert b[name] == pytest.approx(va, rel=rel, abs=1e-9), name
+
+
+def test_index_moments_are_the_exact_sums_over_voxel_indices():
+    from radiomix.features.morphology import _index_moments
+
+    rng = np.random.default_rng(11)
+    for shape in [(1, 1, 1), (3, 1, 7), (9, 12, 5), (20, 31, 17)]:
+        mask = rng.random(shape) < 0.4
+        mask.flat[0] = True
+        idx = np.argwhere(mask).astype(object)  # Python integers: exact
+        n, s1, s2 = _index_moments(mask)
+        assert n == len(idx)
+        assert s1 == [int(sum(idx[:, a])) for a in range(3)]
+        assert s2 == [[int(sum(idx[:, a] * idx[:, b])) for b in range(3)] for a in range(3)]

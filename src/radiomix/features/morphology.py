@@ -116,35 +116,24 @@ class Shape:
 
     # voxels
     @cached_property
-    def coords_morph(self) -> tuple[np.ndarray, ...]:
-        """Voxel-centre coordinates (mm) of the morphological mask: (z, y, x), one contiguous array per axis."""
-        return tuple(i * s for i, s in zip(np.nonzero(self.mask_morph), self.spacing))
-
-    @cached_property
-    def coords_int(self) -> tuple[np.ndarray, ...]:
-        """Voxel-centre coordinates (mm) of the intensity mask, as :attr:`coords_morph`."""
-        if self.mask_int is self.mask_morph or np.array_equal(self.mask_int, self.mask_morph):
-            return self.coords_morph
-        return tuple(i * s for i, s in zip(np.nonzero(self.mask_int), self.spacing))
-
-    @cached_property
-    def positions_morph(self) -> np.ndarray:
-        """Voxel-centre positions (mm) of the morphological mask, (N_v, 3)."""
-        return np.column_stack(self.coords_morph)
+    def index_moments(self) -> tuple[int, list[int], list[list[int]]]:
+        """(N_v, S_a, S_ab): the voxel count of the morphological mask and the sums of its voxels' indices and index
+        products per axis (z, y, x), exact (Python integers), from the mask's projections: no coordinate arrays."""
+        return _index_moments(self.mask_morph)
 
     @cached_property
     def covariance_morph(self) -> np.ndarray | None:
-        """Covariance matrix (3 x 3, divisor N_v - 1) of the voxel positions; None for < 2 voxels. Sums of products
-        per pair of axes (pairwise summation), not a BLAS product: a multi-threaded BLAS call leaves its threads
-        spinning, which slows whatever runs next on a busy machine."""
-        c = [a - a.mean() for a in self.coords_morph]
-        n = c[0].size
+        """Covariance matrix (3 x 3, divisor N_v - 1) of the voxel positions (mm); None for < 2 voxels. From the exact
+        integer moments (``(N S_ab - S_a S_b) / (N (N - 1))``, one rounding per entry), so no BLAS call either (a
+        multi-threaded BLAS leaves its threads spinning, which slows whatever runs next on a busy machine)."""
+        n, s1, s2 = self.index_moments
         if n < 2:
             return None
         cov = np.empty((3, 3))
-        for i in range(3):
-            for j in range(i, 3):
-                cov[i, j] = cov[j, i] = np.sum(c[i] * c[j]) / (n - 1)
+        for a in range(3):
+            for b in range(a, 3):
+                exact = (n * s2[a][b] - s1[a] * s1[b]) / (n * (n - 1))
+                cov[a, b] = cov[b, a] = exact * self.spacing[a] * self.spacing[b]
         return cov
 
     @cached_property
@@ -199,6 +188,23 @@ class Shape:
 
 
 # --- helpers -----------------------------------------------------------------------------------------------------------
+
+
+def _index_moments(mask: np.ndarray) -> tuple[int, list[int], list[list[int]]]:
+    """N, S_a = sum of index a, S_ab = sum of index a * index b over the true voxels of a 3D boolean ``mask``, exact:
+    integer sums of its one- and two-axis projections."""
+    n = int(np.count_nonzero(mask))
+    idx = [np.arange(k, dtype=np.int64) for k in mask.shape]
+    proj = {(0, 1): mask.sum(axis=2, dtype=np.int64), (0, 2): mask.sum(axis=1, dtype=np.int64),
+            (1, 2): mask.sum(axis=0, dtype=np.int64)}
+    counts = [proj[(0, 1)].sum(axis=1), proj[(0, 1)].sum(axis=0), proj[(0, 2)].sum(axis=0)]
+    s1 = [int(idx[a] @ counts[a]) for a in range(3)]
+    s2 = [[0] * 3 for _ in range(3)]
+    for a in range(3):
+        s2[a][a] = int((idx[a] * idx[a]) @ counts[a])
+    for (a, b), p in proj.items():
+        s2[a][b] = s2[b][a] = int(idx[a] @ p @ idx[b])
+    return n, s1, s2
 
 
 def _div(a: float, b: float) -> float:
@@ -399,12 +405,16 @@ def centre_of_mass_shift(s: Shape) -> float:
     :math:`\vec{CoM}_{geom} = \frac{1}{N_v}\sum_k \vec{r}_k` over the morphological mask and
     :math:`\vec{CoM}_{gl} = \sum_k X_k \vec{r}_k / \sum_k X_k` over the intensity mask (mm). NaN if
     :math:`\sum_k X_k = 0`."""
-    com_geom = np.array([a.mean() for a in s.coords_morph])
+    n, s1, _ = s.index_moments
+    com_geom = np.array([s1[a] / n * s.spacing[a] for a in range(3)])
     x = s.intensities
     total = float(np.sum(x))
     if total == 0 or not np.isfinite(total):
         return float("nan")
-    com_gl = np.array([np.sum(x * a) for a in s.coords_int]) / total  # no BLAS (see covariance_morph)
+    # sum_k X_k r_k from the intensity-weighted projections of the intensity mask (no coordinate arrays, no BLAS)
+    w = np.where(s.mask_int, s.image, 0.0)
+    sums = [np.sum(w.sum(axis=tuple(b for b in range(3) if b != a)) * np.arange(w.shape[a])) for a in range(3)]
+    com_gl = np.array([sums[a] * s.spacing[a] for a in range(3)]) / total
     return float(np.linalg.norm(com_geom - com_gl))
 
 
