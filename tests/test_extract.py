@@ -175,39 +175,49 @@ def test_calling_thread_takes_the_longest_family(monkeypatch):
 
 
 def test_family_parts_run_as_tasks_and_their_errors_stay_with_the_family(monkeypatch):
-    """A family's separable part runs as a task of its own; compute() then finds its result in roi_memo. A part that
-    raises is ignored: compute() meets the error itself (recorded or raised as usual)."""
+    """A family's separable part runs as a task of its own; its rows are merged back in the family's feature order.
+    A part that raises fails its family (recorded or raised as usual)."""
     import sys
+    import threading
 
     from radiomix.features import FAMILIES
-    from radiomix.features.base import roi_memo
+    from radiomix.features.base import FamilyPart
 
     ex = sys.modules["radiomix.extract"]
     monkeypatch.setattr(ex, "PARALLEL_MIN_VOXELS", 0)
     monkeypatch.setenv("RADIOMIX_THREADS", "2")
-    builds = []
+    fam = FAMILIES["ngtdm"]
+    names = [f.name for f in fam.features]
+    threads = {}
+
+    def compute(roi, exclude=frozenset()):
+        threads["family"] = threading.current_thread()
+        return [(n, "", float(k)) for k, n in enumerate(names) if n not in exclude]
 
     def part(roi):
-        return roi_memo(roi, "test.part", lambda: builds.append(1) or 42.0)
+        threads["part"] = threading.current_thread()
+        return [(names[1], "", 1.0), (names[3], "", 3.0)]
 
-    def compute(roi):
-        return [("answer", "", part(roi))]
-
-    fam = FAMILIES["ngtdm"]
-    monkeypatch.setitem(FAMILIES, "ngtdm", fam.__class__("ngtdm", fam.ibsi, fam.features, compute, parts=(part,)))
+    monkeypatch.setitem(FAMILIES, "ngtdm", fam.__class__("ngtdm", fam.ibsi, fam.features, compute,
+                                                          parts=(FamilyPart((names[1], names[3]), part),)))
     arr, m = _case(6)
     g = Geometry(arr.shape, (2.0, 1.0, 1.0))
-    settings = SETTINGS.replace(families=("statistics", "ngtdm"))
+    settings = SETTINGS.replace(families=("ngtdm", "statistics"))
     fs = extract(Image(arr, g), Mask(m, g), settings)
-    assert fs.get("ngtdm", "answer") == 42.0 and builds == [1]
+    assert [(v.feature, v.value) for v in fs.values if v.family == "ngtdm"] == [(n, float(k)) for k, n in
+                                                                                enumerate(names)]
+    assert set(threads) == {"family", "part"}
 
     def broken(roi):
-        return roi_memo(roi, "test.broken", lambda: 1 / 0)
+        raise ZeroDivisionError("division by zero")
 
-    monkeypatch.setitem(FAMILIES, "ngtdm", fam.__class__("ngtdm", fam.ibsi, fam.features,
-                                                          lambda roi: [("x", "", broken(roi))], parts=(broken,)))
+    monkeypatch.setitem(FAMILIES, "ngtdm", fam.__class__("ngtdm", fam.ibsi, fam.features, compute,
+                                                          parts=(FamilyPart((names[1],), broken),)))
     fs = extract(Image(arr, g), Mask(m, g), settings, on_family_error="record")
     assert fs.errors == {"original/ngtdm": "ZeroDivisionError: division by zero"}
+    assert {v.family for v in fs.values} == {"statistics"}
+    with pytest.raises(ZeroDivisionError):
+        extract(Image(arr, g), Mask(m, g), settings)
 
 
 def test_bad_thread_count_names_the_variable(monkeypatch):

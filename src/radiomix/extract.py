@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import importlib
 import threading
@@ -71,9 +70,10 @@ class FeatureSet:
 #: ROIs with at least this many voxels run their families concurrently (below it, thread hand-offs cost more than
 #: they save: the work is short Python-level calls that hold the GIL)
 PARALLEL_MIN_VOXELS = 20_000
-#: families ordered longest first on large ROIs, so that two threads finish at about the same time
-_COST_ORDER = ("morphology", "glrlm", "glszm", "gldzm", "local_intensity", "statistics", "glcm", "ngtdm", "ngldm",
-               "intensity_histogram", "ivh")
+#: families ordered longest first on large ROIs, so that the threads finish at about the same time; GLDZM last: it
+#: reuses GLSZM's zone table, and a thread that took it right after GLSZM would wait for the table
+_COST_ORDER = ("morphology", "glrlm", "glszm", "local_intensity", "statistics", "glcm", "ngtdm", "ngldm",
+               "intensity_histogram", "ivh", "gldzm")
 
 
 def family_threads() -> int:
@@ -95,15 +95,81 @@ def _threadsafe_numba() -> bool:
     return False
 
 
+def _record(roi, name: str, exc: Exception, errors: dict[str, str] | None) -> None:
+    """A family's error: raised without an ``errors`` dict, else recorded there (its features are then left out)."""
+    if errors is None:
+        raise exc
+    errors[f"{roi.image_type}/{name}"] = f"{type(exc).__name__}: {exc}"
+
+
 def _run_family(roi, name: str, errors: dict[str, str] | None):
-    fam = FAMILIES[name]
     try:
-        return list(fam.compute(roi))
-    except Exception as exc:
-        if errors is None:
-            raise
-        errors[f"{roi.image_type}/{name}"] = f"{type(exc).__name__}: {exc}"
+        return list(FAMILIES[name].compute(roi))
+    except Exception as exc:  # noqa: BLE001 - raised again by _record without an errors dict
+        _record(roi, name, exc, errors)
         return None
+
+
+def _run_task(roi, name: str, part: int | None) -> list:
+    """One task of the threaded path: a family without its separable parts, or one of those parts."""
+    fam = FAMILIES[name]
+    if part is not None:
+        return list(fam.parts[part].compute(roi))
+    if not fam.parts:
+        return list(fam.compute(roi))
+    return list(fam.compute(roi, exclude=frozenset(n for p in fam.parts for n in p.features)))
+
+
+def _threaded_families(roi, families: list[str], threads: int, errors: dict[str, str] | None) -> dict:
+    """{family: rows or None (error recorded)}, the families and their separable parts (:class:`FamilyPart`) run as
+    tasks on ``threads`` threads, longest first. The calling thread works too: it takes the first task (morphology,
+    whose large temporaries then come from the main heap, warm from earlier calls) while a helper starts on the next
+    (morphology's Moran/Geary part). BLAS at one thread meanwhile: its few small calls gain nothing, and idle BLAS
+    threads spinning would steal the families' cores."""
+    rank = {name: i for i, name in enumerate(_COST_ORDER)}
+    tasks = []
+    for name in sorted(families, key=lambda name: rank.get(name, -1)):
+        tasks += [(name, None)] + [(name, k) for k in range(len(FAMILIES[name].parts))]
+    queue = iter(tasks)
+    lock = threading.Lock()
+    done: dict = {}
+
+    def drain(task=None):  # run ``task``, then the next one until none is left
+        while True:
+            if task is None:
+                with lock:
+                    task = next(queue, None)
+                if task is None:
+                    return
+            try:
+                done[task] = _run_task(roi, *task)
+            except BaseException as exc:  # noqa: BLE001 - raised or recorded below, in the families' order
+                done[task] = exc
+            task = None
+
+    n_helpers = min(threads, len(tasks)) - 1
+    with one_blas_thread(), ThreadPoolExecutor(max_workers=n_helpers) as pool:
+        first = next(queue)  # taken before the helpers start
+        helpers = [pool.submit(drain) for _ in range(n_helpers)]
+        drain(first)
+        for h in helpers:
+            h.result()
+    results = {}
+    for name in families:
+        parts = [done[t] for t in tasks if t[0] == name]
+        failed = [r for r in parts if isinstance(r, BaseException)]
+        if failed:
+            if not isinstance(failed[0], Exception):  # KeyboardInterrupt and the like are never recorded
+                raise failed[0]
+            _record(roi, name, failed[0], errors)
+            results[name] = None
+            continue
+        rows = [row for r in parts for row in r]
+        if len(parts) > 1:  # the family's own order: by feature (stable, so aggregations keep theirs)
+            pos = {f.name: k for k, f in enumerate(FAMILIES[name].features)}
+            rows.sort(key=lambda row: pos.get(row[0], len(pos)))
+        results[name] = rows
+    return results
 
 
 def compute_families(roi, families, errors: dict[str, str] | None = None) -> list[FeatureValue]:
@@ -115,46 +181,7 @@ def compute_families(roi, families, errors: dict[str, str] | None = None) -> lis
     families = list(families)
     threads = family_threads()
     if threads > 1 and len(families) > 1 and roi.values.size >= PARALLEL_MIN_VOXELS:  # values: cached, shared
-        rank = {name: i for i, name in enumerate(_COST_ORDER)}
-        tasks = []  # (family name, part or None): each family, longest first, then its separable parts
-        for name in sorted(families, key=lambda name: rank.get(name, -1)):
-            tasks += [(name, None)] + [(name, part) for part in FAMILIES[name].parts]
-        queue = iter(tasks)
-        lock = threading.Lock()
-        results: dict = {}
-
-        def drain(task=None):  # run ``task``, then the next one until none is left
-            while True:
-                if task is None:
-                    with lock:
-                        task = next(queue, None)
-                    if task is None:
-                        return
-                name, part = task
-                if part is not None:  # best effort: on an error the family's compute() meets it again itself
-                    with contextlib.suppress(Exception):
-                        part(roi)
-                else:
-                    try:
-                        results[name] = _run_family(roi, name, errors)
-                    except BaseException as exc:  # noqa: BLE001 - re-raised below, in the caller's order
-                        results[name] = exc
-                task = None
-
-        # The calling thread works too: it takes the longest family (morphology, whose large temporaries then come
-        # from the main heap, warm from earlier calls, instead of a helper thread's fresh one), while a helper starts
-        # on its separable part (the Moran/Geary sums). BLAS at one thread meanwhile: its few small calls gain
-        # nothing, and idle BLAS threads spinning would steal the families' cores.
-        n_helpers = min(threads, len(tasks)) - 1
-        with one_blas_thread(), ThreadPoolExecutor(max_workers=n_helpers) as pool:
-            first = next(queue)  # taken before the helpers start
-            helpers = [pool.submit(drain) for _ in range(n_helpers)]
-            drain(first)
-            for h in helpers:
-                h.result()
-        for name in families:
-            if isinstance(results[name], BaseException):
-                raise results[name]
+        results = _threaded_families(roi, families, threads, errors)
     else:
         results = {name: _run_family(roi, name, errors) for name in families}
     out = []

@@ -58,16 +58,26 @@ class FeatureValue:
 
 
 @dataclass(frozen=True)
+class FamilyPart:
+    """A separable piece of a family: ``compute(roi)`` gives the rows of ``features`` (the same rows the family's own
+    compute gives them). On large ROIs it runs as a task of its own beside the rest of the family (load balance)."""
+
+    features: tuple[str, ...]
+    compute: Callable[[RoiData], Iterable[tuple[str, str, float]]]
+
+
+@dataclass(frozen=True)
 class Family:
-    """A feature family: its name (as used in settings and columns), IBSI id, feature registry and compute()."""
+    """A feature family: its name (as used in settings and columns), IBSI id, feature registry and compute().
+
+    ``compute(roi)`` gives every row; a family with ``parts`` also accepts ``compute(roi, exclude=names)``, the rows
+    of every feature but ``names`` (those of its parts)."""
 
     name: str
     ibsi: str
     features: tuple[Feature, ...]
-    compute: Callable[[RoiData], Iterable[tuple[str, str, float]]]
-    #: independent pieces of ``compute``'s work, ``part(roi)``, that store their result with :func:`roi_memo` (where
-    #: ``compute`` finds it): on large ROIs they run as tasks of their own beside the families (load balance)
-    parts: tuple[Callable[[RoiData], object], ...] = ()
+    compute: Callable[..., Iterable[tuple[str, str, float]]]
+    parts: tuple[FamilyPart, ...] = ()
 
     def feature(self, name: str) -> Feature:
         for f in self.features:

@@ -23,7 +23,7 @@ Documented NaN results (degenerate input, never an exception):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
@@ -31,7 +31,7 @@ from scipy.spatial import ConvexHull, QhullError
 from scipy.spatial.distance import pdist
 from skimage.measure import marching_cubes
 
-from radiomix.features.base import Family, Feature, RoiData, roi_memo
+from radiomix.features.base import Family, FamilyPart, Feature, RoiData
 from radiomix.kernels.moran_kernels import pair_sums
 from radiomix.kernels.morphology_kernels import face_boxes_silhouette, line_end_points, mvee_weights_active
 from radiomix.kernels.texture_common import bounding_box
@@ -47,13 +47,11 @@ class Shape:
     mask_int: np.ndarray
     image: np.ndarray
     spacing: tuple[float, float, float]
-    #: the RoiData this shape comes from (its Moran/Geary sums are shared through ``roi_memo``), or None
-    roi: RoiData | None = field(default=None, repr=False)
 
     @classmethod
     def from_roi(cls, roi: RoiData) -> Shape:
         return cls(np.asarray(roi.mask_morph, dtype=bool), np.asarray(roi.mask_int, dtype=bool),
-                   np.asarray(roi.image, dtype=np.float64), tuple(float(s) for s in roi.spacing), roi)
+                   np.asarray(roi.image, dtype=np.float64), tuple(float(s) for s in roi.spacing))
 
     # mesh
     @cached_property
@@ -161,13 +159,7 @@ class Shape:
 
     @cached_property
     def moran_geary_sums(self) -> tuple[float, float, float, float, int]:
-        """(sum w, sum w d d', sum w (d - d')^2, sum d^2, N) over ordered pairs of intensity-mask voxels; computed once
-        per RoiData (:func:`moran_geary_part` may have computed it already, on another thread)."""
-        if self.roi is None:
-            return self._moran_geary_sums()
-        return roi_memo(self.roi, "morphology.moran_geary", self._moran_geary_sums)
-
-    def _moran_geary_sums(self) -> tuple[float, float, float, float, int]:
+        """(sum w, sum w d d', sum w (d - d')^2, sum d^2, N) over ordered pairs of intensity-mask voxels."""
         x = self.intensities
         n = x.size
         if n < 2:
@@ -573,19 +565,23 @@ FEATURES: tuple[Feature, ...] = (
 )
 
 
-def compute(roi: RoiData) -> list[tuple[str, str, float]]:
-    """All morphological features of one ROI (3D, no aggregation)."""
+def compute(roi: RoiData, exclude: frozenset[str] = frozenset()) -> list[tuple[str, str, float]]:
+    """All morphological features of one ROI (3D, no aggregation), but those named in ``exclude``."""
     shape = Shape.from_roi(roi)
+    features = [f for f in FEATURES if f.name not in exclude]
     if not shape.mask_morph.any():  # nothing to mesh: every feature is undefined
-        return [(f.name, "", float("nan")) for f in FEATURES]
+        return [(f.name, "", float("nan")) for f in features]
     with np.errstate(divide="ignore", invalid="ignore"):
-        return [(f.name, "", float(f.func(shape))) for f in FEATURES]
+        return [(f.name, "", float(f.func(shape))) for f in features]
 
 
-def moran_geary_part(roi: RoiData) -> None:
-    """The Moran's I / Geary's C sums of ``roi`` (the largest single piece of work on large ROIs), computed ahead
-    for :func:`compute`, which takes them from ``roi_memo``."""
-    Shape.from_roi(roi).moran_geary_sums  # noqa: B018 - computed for its side effect (roi_memo)
+#: Moran's I and Geary's C: the largest single piece of work on large ROIs, a separable part of the family
+MORAN_GEARY = ("morans_i", "gearys_c")
 
 
-FAMILY = Family("morphology", "HCUG", FEATURES, compute, parts=(moran_geary_part,))
+def moran_geary_rows(roi: RoiData) -> list[tuple[str, str, float]]:
+    """The rows of :data:`MORAN_GEARY` alone (see :class:`radiomix.features.base.FamilyPart`)."""
+    return compute(roi, exclude=frozenset(f.name for f in FEATURES if f.name not in MORAN_GEARY))
+
+
+FAMILY = Family("morphology", "HCUG", FEATURES, compute, parts=(FamilyPart(MORAN_GEARY, moran_geary_rows),))
