@@ -17,6 +17,7 @@ from radiomix.features import FAMILIES
 from radiomix.features.base import FeatureValue
 from radiomix.image import Image, Mask
 from radiomix.preprocess import prepare, roi_data
+from radiomix.preprocess.pipeline import BASE_MARGIN, margin_voxels
 from radiomix.settings import Settings
 from radiomix.threads import available_threads, one_blas_thread
 
@@ -219,13 +220,21 @@ def filtered_features(prepared, settings: Settings, errors: dict[str, str] | Non
     of the original image (re-segmentation on unfiltered intensities). One response is held in memory at a time,
     besides the intermediates that filters of the image share (wavelet sub-bands share their first passes)."""
     from radiomix.filters._core import shared_passes
-    from radiomix.filters.spec import apply_filter
+    from radiomix.filters.spec import apply_filter, filter_margin, local_support
 
+    spacing = prepared.image.spacing
+    # the responses' voxels the families read: the ROI, plus the local intensity sphere's reach if it is computed
+    reach = (margin_voxels(spacing, settings) if "local_intensity" in settings.filter_families else (BASE_MARGIN,) * 3)
+    crops: dict[tuple[int, ...], object] = {}  # one crop per margin: filters of the same crop share their passes
     out: list[FeatureValue] = []
     with shared_passes():
         for spec in settings.filters:
+            case = prepared
+            if local_support(spec):  # on the ROI plus its own margin only (the prepared crop has the largest one)
+                margin = tuple(a + b for a, b in zip(filter_margin(spec, spacing, settings.dimensions), reach))
+                case = crops.setdefault(margin, prepared.cropped(margin))
             try:
-                responses = apply_filter(prepared.image.array, prepared.image.spacing, spec, settings.dimensions)
+                responses = apply_filter(case.image.array, spacing, spec, settings.dimensions)
             except Exception as exc:
                 if errors is None:
                     exc.stage = "filter"
@@ -234,7 +243,7 @@ def filtered_features(prepared, settings: Settings, errors: dict[str, str] | Non
                 continue
             for name in list(responses):
                 resp = responses.pop(name)
-                out += compute_families(roi_data(prepared, settings, image_array=resp, image_type=name),
+                out += compute_families(roi_data(case, settings, image_array=resp, image_type=name),
                                         settings.filter_families, errors)
                 del resp
     return out

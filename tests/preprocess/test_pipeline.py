@@ -216,3 +216,49 @@ def test_ct_phantom_config_c_crop_equals_full(ct_phantom):
         == (49, 49, 40)
     assert abs(d["int_mask_vox_count_interp_roi"] - 45985) <= 100
     assert d["int_mask_min_int_reseg_roi"] == pytest.approx(-939, abs=4)
+
+
+def test_cropped_case_is_a_view_of_the_roi_plus_margin_with_its_own_geometry():
+    rng = np.random.default_rng(2)
+    arr = rng.normal(size=(12, 30, 28))
+    m = np.zeros(arr.shape, bool)
+    m[4:7, 10:15, 9:13] = True
+    g = Geometry(arr.shape, (2.0, 0.8, 0.8), origin=(5.0, -3.0, 10.0))
+    s = Settings(discretisation=Discretisation(method="fixed_bin_number", bin_number=8))
+    p = prepare(Image(arr, g), Mask(m, g), s, margin_mm=8.0)
+    c = p.cropped((1, 2, 3))
+    assert c.image.shape == (3 + 2, 5 + 4, 4 + 6)
+    assert np.shares_memory(c.image.array, p.image.array)
+    np.testing.assert_array_equal(c.mask_int.array.sum(), m.sum())
+    # the crop's own geometry: its first voxel sits where it sits in the full grid
+    first = tuple(sl.start for sl in c.box)
+    np.testing.assert_allclose(c.image.geometry.index_to_physical([0, 0, 0]), g.index_to_physical(list(first)))
+    np.testing.assert_array_equal(c.image.array, arr[tuple(c.box)])
+    assert p.cropped((50, 50, 50)) is p  # a margin beyond the crop is the crop itself
+
+
+def test_filters_on_their_own_margin_give_the_same_features(monkeypatch):
+    """Compact filters (LoG, wavelets, mean, Laws) run on the ROI plus their own margin, not on the crop with the
+    largest margin of the bank: the features are the same (bit for bit here; the local intensity peak, whose sphere
+    sums run over the crop, may differ in the last bits)."""
+    from radiomix.extract import extract
+    from radiomix.filters.spec import FilterSpec
+
+    rng = np.random.default_rng(5)
+    arr = rng.normal(100, 20, size=(16, 40, 40)).round()
+    m = np.zeros(arr.shape, bool)
+    m[6:10, 15:24, 14:22] = rng.random((4, 9, 8)) < 0.8
+    g = Geometry(arr.shape, (2.0, 1.0, 1.0))
+    specs = (FilterSpec(kind="log", sigma_mm=1.0), FilterSpec(kind="log", sigma_mm=3.0),
+             FilterSpec(kind="wavelet", wavelet="coif1", subband="LLH", level=1),
+             FilterSpec(kind="wavelet", wavelet="db2", subband="HHL", level=2),
+             FilterSpec(kind="mean", support=5), FilterSpec(kind="log", sigma_mm=1.0, boundary="periodic"))
+    s = Settings(discretisation=Discretisation(method="fixed_bin_number", bin_number=16), families=(),
+                 filters=specs, filter_families=("statistics", "glcm", "ngtdm", "local_intensity"))
+    own = extract(Image(arr, g), Mask(m, g), s).to_dict()
+    monkeypatch.setattr("radiomix.filters.spec.local_support", lambda spec: False)
+    whole = extract(Image(arr, g), Mask(m, g), s).to_dict()
+    assert own.keys() == whole.keys()
+    for k in own:
+        rel = 1e-12 if "local_intensity" in k else 0.0
+        assert own[k] == pytest.approx(whole[k], rel=rel, abs=1e-12 if rel else 0.0), k

@@ -182,6 +182,18 @@ def filter_margin(spec: FilterSpec, spacing, dimensions: str = "3d") -> tuple[in
     return (0, m[1], m[2]) if d == "2d" else m  # type: ignore[return-value]
 
 
+#: kinds whose response at a voxel depends only on the input within :func:`filter_margin` voxels (spatial kernels of
+#: finite support, applied by direct convolution)
+LOCAL_SUPPORT_KINDS = frozenset({"mean", "log", "laws", "wavelet"})
+
+
+def local_support(spec: FilterSpec) -> bool:
+    """True when any crop with :func:`filter_margin` voxels around the ROI gives the same response inside the ROI,
+    to the last bit, as the whole image: a spatial kernel of finite support, applied directly (not by FFT), with a
+    boundary other than periodic (which wraps around the crop)."""
+    return spec.kind in LOCAL_SUPPORT_KINDS and spec.boundary != "periodic"
+
+
 def apply_filter(array: np.ndarray, spacing, spec: FilterSpec, dimensions: str = "3d") -> dict[str, np.ndarray]:
     """One filter -> {image_type_name: response}."""
     from radiomix.filters import FILTERS

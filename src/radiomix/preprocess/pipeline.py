@@ -44,6 +44,29 @@ class PreparedCase:
     grid: Geometry | None = None
     box: tuple[slice, slice, slice] | None = None
 
+    def cropped(self, margin) -> PreparedCase:
+        """The same case on the ROI's bounding box plus ``margin`` voxels (z, y, x), within this crop (views, no
+        copies); itself when that is the whole crop. Filters whose response at a voxel depends only on the input
+        within their margin run on it (``filters.spec.local_support``)."""
+        shape = self.image.shape
+        roi = _bbox(self.mask_morph.array)
+        if roi is None:
+            return self
+        sub = tuple(slice(max(r.start - int(m), 0), min(r.stop + int(m), n)) for r, m, n in zip(roi, margin, shape))
+        if all(sl.start == 0 and sl.stop == n for sl, n in zip(sub, shape)):
+            return self
+        geom = self.image.geometry
+        geom = geom.with_shape_spacing_origin(tuple(sl.stop - sl.start for sl in sub), geom.spacing,
+                                             geom.index_to_physical([sl.start for sl in sub]))
+        box = None if self.box is None else tuple(slice(b.start + sl.start, b.start + sl.stop)
+                                                  for b, sl in zip(self.box, sub))
+        return PreparedCase(
+            image=self.image.with_array(self.image.array[sub], geom),
+            mask_morph=Mask(self.mask_morph.array[sub], geom, self.mask_morph.source, self.mask_morph.label),
+            mask_int=Mask(self.mask_int.array[sub], geom, self.mask_int.source, self.mask_int.label),
+            diagnostics=self.diagnostics, grid=self.grid, box=box,  # type: ignore[arg-type]
+        )
+
 
 def margin_voxels(spacing, settings: Settings, margin_mm: float = 0.0) -> tuple[int, int, int]:
     """Crop margin (z, y, x) in voxels: BASE_MARGIN + enough for the local intensity sphere and ``margin_mm``."""
