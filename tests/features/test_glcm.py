@@ -306,3 +306,29 @@ def test_slices_without_pairs_are_left_out_of_2d_averages():
     for name in ("joint_entropy", "contrast", "correlation"):
         assert full[(name, "2d_averaged")] == pytest.approx(alone[(name, "2d_averaged")])
         assert full[(name, "2d_slice_merged")] == pytest.approx(alone[(name, "2d_slice_merged")])
+
+
+def test_batch_evaluation_equals_one_matrix_at_a_time():
+    """evaluate_batch (all directions at once) gives the per-matrix values within round-off, NaN rows for empty
+    matrices, and NaN where a feature is undefined (one grey level: correlation, information correlation 1)."""
+    from radiomix.features.glcm import evaluate, evaluate_batch
+
+    rng = np.random.default_rng(4)
+    for n_g in (1, 2, 7, 32):
+        stack = rng.integers(0, 5, size=(9, n_g, n_g)).astype(float)
+        stack += np.transpose(stack, (0, 2, 1))
+        stack[2] = 0.0  # empty
+        single = np.zeros((n_g, n_g))
+        single[n_g - 1, n_g - 1] = 6.0  # one grey level
+        stack[5] = single
+        got = evaluate_batch(stack)
+        for k, mat in enumerate(stack):
+            want = evaluate(mat)
+            if want is None:
+                assert np.isnan(got[k]).all()
+            else:
+                # cluster moments of order 2..4 cancel terms of size ~(2 Ng)^order: round-off scales with those
+                atol = np.full(want.size, 1e-14)
+                atol[20:23] = [1e-15 * (2.0 * n_g) ** o for o in (2, 3, 4)]
+                assert np.all((np.abs(got[k] - want) <= atol + 1e-12 * np.abs(want))
+                              | (np.isnan(got[k]) & np.isnan(want))), (n_g, k, got[k] - want)

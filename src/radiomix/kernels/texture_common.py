@@ -104,7 +104,7 @@ def aggregate_directional(
     aggregations: Sequence[str],
     lv: np.ndarray,
     build: Callable[[np.ndarray, np.ndarray, int, int, bool], np.ndarray],
-    evaluate: Callable[[np.ndarray], np.ndarray | None],
+    evaluate: Callable[[np.ndarray], np.ndarray],
     n_features: int,
     matrix_bytes: int,
 ) -> dict[str, np.ndarray]:
@@ -113,8 +113,10 @@ def aggregate_directional(
     ``build(lv, directions, z_start, z_stop, per_slice)`` returns count matrices of shape
     ``(z_stop - z_start, n_directions, ...)`` when ``per_slice`` (one matrix per slice and direction, the slice being
     that of the first voxel of a pair or run) else ``(1, n_directions, ...)`` summed over the slices.
-    ``evaluate(counts)`` returns the feature vector of one count matrix, or ``None`` if the matrix is empty (no pair or
-    run): empty matrices are left out of every average. ``matrix_bytes`` is the size of one count matrix.
+    ``evaluate(stack)`` returns the feature vectors (K, n_features) of a stack of K count matrices, a row of NaN for an
+    empty matrix (no pair or run): empty matrices are left out of every average (:func:`mean_defined` skips NaN, and
+    adds nothing for them, so the averages are those over the non-empty matrices). ``matrix_bytes`` is the size of one
+    count matrix.
 
     * ``2d_averaged`` (BTW3): one matrix per slice and in-plane direction, features averaged over all of them.
     * ``2d_slice_merged`` (SUJT): per slice the direction matrices are summed; features averaged over slices.
@@ -129,12 +131,10 @@ def aggregate_directional(
     out: dict[str, np.ndarray] = {}
 
     def avg(mats) -> np.ndarray:
-        rows = [v for v in (evaluate(m) for m in mats) if v is not None]
-        return mean_defined(rows, n_features)
+        return mean_defined(evaluate(mats), n_features)
 
     def one(mat) -> np.ndarray:
-        v = evaluate(mat)
-        return np.full(n_features, np.nan) if v is None else np.asarray(v, dtype=np.float64)
+        return np.asarray(evaluate(mat[np.newaxis])[0], dtype=np.float64)
 
     want_2d = [a for a in want if a.startswith(("2d", "2.5d"))]
     if want_2d and lv.size:
@@ -145,10 +145,9 @@ def aggregate_directional(
         for z0, z1 in slice_chunks(lv.shape[0], nd * matrix_bytes):
             counts = build(lv, DIRECTIONS_2D, z0, z1, True)
             if "2d_averaged" in want_2d:
-                per_dir_avg += [v for v in (evaluate(c) for c in counts.reshape(-1, *counts.shape[2:]))
-                                if v is not None]
+                per_dir_avg += list(evaluate(counts.reshape(-1, *counts.shape[2:])))
             if "2d_slice_merged" in want_2d:
-                per_slice_merged += [v for v in (evaluate(c) for c in counts.sum(axis=1)) if v is not None]
+                per_slice_merged += list(evaluate(counts.sum(axis=1)))
             s = counts.sum(axis=0)
             dir_sum = s if dir_sum is None else dir_sum + s
         if "2d_averaged" in want_2d:
