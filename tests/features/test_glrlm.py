@@ -295,15 +295,11 @@ def test_volume_kernel_long_runs_and_many_levels():
 def test_batch_evaluation_equals_one_matrix_at_a_time():
     from radiomix.features.glrlm import evaluate, evaluate_batch
 
+    from .batch_check import assert_batch_matches
+
     rng = np.random.default_rng(8)
     for n_g, n_r in ((1, 1), (1, 5), (6, 3), (20, 40)):
         stack = rng.integers(0, 4, size=(7, n_g, n_r)).astype(float) * (rng.random((7, n_g, n_r)) < 0.5)
         stack[3] = 0.0  # empty
         stack[0, 0, 0] += 1.0
-        got = evaluate_batch(stack)
-        for k, mat in enumerate(stack):
-            want = evaluate(mat)
-            if want is None:
-                assert np.isnan(got[k]).all()
-            else:
-                np.testing.assert_allclose(got[k], want, rtol=1e-12, atol=1e-14)
+        assert_batch_matches(evaluate, evaluate_batch, stack, 1e-14)
