@@ -220,6 +220,27 @@ def test_family_parts_run_as_tasks_and_their_errors_stay_with_the_family(monkeyp
         extract(Image(arr, g), Mask(m, g), settings)
 
 
+def test_threads_start_at_a_lower_roi_size_with_morphology(monkeypatch):
+    import sys
+
+    ex = sys.modules["radiomix.extract"]
+    monkeypatch.setenv("RADIOMIX_THREADS", "2")
+    if ex.family_threads() < 2:
+        pytest.skip("numba has no thread-safe threading layer here")
+    calls = []
+    real = ex._threaded_families
+    monkeypatch.setattr(ex, "_threaded_families", lambda *a: calls.append(a[1]) or real(*a))
+    arr = np.random.default_rng(1).normal(100, 10, size=(20, 40, 40)).round()
+    m = np.zeros(arr.shape, bool)
+    m[2:18, 5:30, 5:30] = True  # 10,000 voxels: between the two thresholds
+    g = Geometry(arr.shape, (2.0, 1.0, 1.0))
+    assert ex.PARALLEL_MIN_VOXELS_PARTS <= m.sum() < ex.PARALLEL_MIN_VOXELS
+    extract(Image(arr, g), Mask(m, g), SETTINGS.replace(families=("statistics", "glcm")))
+    assert calls == []
+    extract(Image(arr, g), Mask(m, g), SETTINGS.replace(families=("statistics", "morphology")))
+    assert calls == [["statistics", "morphology"]]
+
+
 def test_bad_thread_count_names_the_variable(monkeypatch):
     from radiomix.errors import SettingsError
     from radiomix.extract import family_threads
