@@ -239,6 +239,11 @@ def test_threads_start_at_a_lower_roi_size_with_morphology(monkeypatch):
     assert calls == []
     extract(Image(arr, g), Mask(m, g), SETTINGS.replace(families=("statistics", "morphology")))
     assert calls == [["statistics", "morphology"]]
+    one = extract(Image(arr, g), Mask(m, g), SETTINGS.replace(families=("morphology",)))  # it and its part
+    assert calls[-1] == ["morphology"]
+    monkeypatch.setenv("RADIOMIX_THREADS", "1")
+    serial = extract(Image(arr, g), Mask(m, g), SETTINGS.replace(families=("morphology",)))
+    assert [(v.feature, v.value) for v in one.values] == [(v.feature, v.value) for v in serial.values]
 
 
 def test_bad_thread_count_names_the_variable(monkeypatch):

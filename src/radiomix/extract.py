@@ -185,10 +185,9 @@ def compute_families(roi, families, errors: dict[str, str] | None = None) -> lis
     values and their order do not depend on it."""
     families = list(families)
     threads = family_threads()
-    threshold = PARALLEL_MIN_VOXELS
-    if any(FAMILIES[name].parts for name in families):
-        threshold = min(threshold, PARALLEL_MIN_VOXELS_PARTS)
-    if threads > 1 and len(families) > 1 and roi.values.size >= threshold:  # values: cached, shared
+    n_parts = sum(len(FAMILIES[name].parts) for name in families)
+    threshold = min(PARALLEL_MIN_VOXELS, PARALLEL_MIN_VOXELS_PARTS) if n_parts else PARALLEL_MIN_VOXELS
+    if threads > 1 and len(families) + n_parts > 1 and roi.values.size >= threshold:  # values: cached, shared
         results = _threaded_families(roi, families, threads, errors)
     else:
         results = {name: _run_family(roi, name, errors) for name in families}
