@@ -126,22 +126,6 @@ def test_bounding_box_helpers_match_nonzero():
         assert bounding_box(m) == ref
 
 
-# --- OMBB face boxes: serial and threaded drivers ---------------------------------------------------------------------
-def test_face_boxes_serial_and_parallel_agree():
-    rng = np.random.default_rng(5)
-    pts = rng.normal(size=(60, 3)) * [3.0, 2.0, 1.0]
-    nrm = rng.normal(size=(25, 3))
-    nrm /= np.linalg.norm(nrm, axis=1, keepdims=True)
-    u = np.cross(nrm, np.eye(3)[np.argmin(np.abs(nrm), axis=1)])
-    u /= np.linalg.norm(u, axis=1, keepdims=True)
-    v = np.cross(nrm, u)
-    a, b = np.zeros((25, 4)), np.zeros((25, 4))
-    mk._face_boxes_serial(pts, nrm, u, v, a)
-    mk._face_boxes_parallel(pts, nrm, u, v, b)
-    np.testing.assert_array_equal(a, b)
-    assert a[:, 3].all() and (a[:, 0] > 0).all()
-
-
 # --- GLCM / GLRLM counts ----------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("distance", [1, 2])

@@ -33,7 +33,7 @@ def test_silhouette_face_boxes_equal_the_plain_face_boxes(seed, grid):
     u /= np.linalg.norm(u, axis=1, keepdims=True)
     v = np.ascontiguousarray(np.cross(nrm, u))
     a, b = np.zeros((len(nrm), 4)), np.zeros((len(nrm), 4))
-    mk._face_boxes_serial(h, nrm, u, v, a)
+    mk.face_boxes(h, nrm, u, v, a)
     mk.face_boxes_silhouette(h, tri, np.ascontiguousarray(hull.equations[:, :3]), nrm, u, v, b)
     np.testing.assert_array_equal(a, b)  # the same 2D hulls, so bit-identical boxes
     assert b[:, 3].all()

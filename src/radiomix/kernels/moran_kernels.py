@@ -16,8 +16,11 @@ import numba
 import numpy as np
 import scipy.fft
 
-from radiomix.kernels.morphology_kernels import PARALLEL_MIN_WORK
 from radiomix.kernels.texture_common import bounding_box
+
+#: Work (elements) below which kernels run single-threaded: starting a parallel region costs ~0.1 ms on an idle
+#: machine but milliseconds when the cores are busy (other families, other processes, spinning BLAS threads).
+PARALLEL_MIN_WORK = 1_000_000
 
 # --- Moran's I / Geary's C ---------------------------------------------------------------------------------------------
 

@@ -10,10 +10,6 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-#: Work (elements) below which kernels run single-threaded: starting a parallel region costs ~0.1 ms on an idle
-#: machine but milliseconds when the cores are busy (other families, other processes, spinning BLAS threads).
-PARALLEL_MIN_WORK = 1_000_000
-
 #: tolerance at which mvee_weights_active grows its active set before converging to the requested one
 LOOSE = 1e-3
 
@@ -432,27 +428,15 @@ def _rectangle_box(f, x, y, height, hull, out):  # pragma: no cover - compiled
     out[f, 3] = 1.0
 
 
-@numba.njit(cache=True, nogil=True, parallel=True)
-def _face_boxes_parallel(pts, normals, us, vs, out):  # pragma: no cover - compiled
-    for f in numba.prange(normals.shape[0]):
-        _face_box(f, pts, normals, us, vs, out)
-
-
 @numba.njit(cache=True, nogil=True)
-def _face_boxes_serial(pts, normals, us, vs, out):  # pragma: no cover - compiled
-    for f in range(normals.shape[0]):
-        _face_box(f, pts, normals, us, vs, out)
-
-
-def face_boxes(pts, normals, us, vs, out) -> None:
+def face_boxes(pts, normals, us, vs, out):  # pragma: no cover - compiled
     """For each face normal f (unit, with in-plane unit axes us[f], vs[f]): the box with one axis along the normal and
     the minimum-area rectangle (one side flush with a 2D hull edge; among equal areas the smallest perimeter) of the
-    projection onto the plane. out[f] = (volume, area, rectangle area, ok); ok = 0 when the projection's hull has
-    fewer than 3 vertices (the caller handles those)."""
-    if normals.shape[0] * pts.shape[0] > PARALLEL_MIN_WORK // 4:
-        _face_boxes_parallel(pts, normals, us, vs, out)
-    else:
-        _face_boxes_serial(pts, normals, us, vs, out)
+    projection of all ``pts`` onto the plane. out[f] = (volume, area, rectangle area, ok); ok = 0 when the
+    projection's hull has fewer than 3 vertices (the caller handles those). The plain version of
+    :func:`face_boxes_silhouette` (which the family uses), kept as its reference in the tests."""
+    for f in range(normals.shape[0]):
+        _face_box(f, pts, normals, us, vs, out)
 
 
 @numba.njit(cache=True, nogil=True)
