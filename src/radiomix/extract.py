@@ -6,7 +6,6 @@ import functools
 import importlib
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -19,7 +18,7 @@ from radiomix.image import Image, Mask
 from radiomix.preprocess import prepare, roi_data
 from radiomix.preprocess.pipeline import BASE_MARGIN, margin_voxels
 from radiomix.settings import Settings
-from radiomix.threads import available_threads, one_blas_thread
+from radiomix.threads import available_threads, one_blas_thread, shared_pool
 
 if TYPE_CHECKING:  # pandas is imported by the table methods only: extraction alone never loads it
     import pandas as pd
@@ -152,7 +151,8 @@ def _threaded_families(roi, families: list[str], threads: int, errors: dict[str,
             task = None
 
     n_helpers = min(threads, len(tasks)) - 1
-    with one_blas_thread(), ThreadPoolExecutor(max_workers=n_helpers) as pool:
+    pool = shared_pool("family", threads - 1)  # kept between calls
+    with one_blas_thread():
         first = next(queue)  # taken before the helpers start
         helpers = [pool.submit(drain) for _ in range(n_helpers)]
         drain(first)

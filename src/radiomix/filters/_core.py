@@ -26,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import itertools
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Literal
 
@@ -44,7 +43,6 @@ BOUNDARY_ALIASES: dict[str, str] = {
     "mirror": "mirror", "reflect": "mirror", "symmetric": "mirror",
 }
 _NUMPY_PAD = {"zero": "constant", "nearest": "edge", "periodic": "wrap", "mirror": "symmetric"}
-_POOL_LOCK = threading.Lock()
 _SCIPY_MODE = {"zero": "constant", "nearest": "nearest", "periodic": "wrap", "mirror": "reflect"}
 
 
@@ -125,16 +123,10 @@ def filter_threads() -> int:
     return available_threads()
 
 
-_POOL: list = []  # [(threads, ThreadPoolExecutor)], created on first use
-
-
 def _pool(threads: int) -> ThreadPoolExecutor:
-    with _POOL_LOCK:
-        if not _POOL or _POOL[0][0] != threads:
-            if _POOL:
-                _POOL.pop()[1].shutdown(wait=False)
-            _POOL.append((threads, ThreadPoolExecutor(max_workers=threads, thread_name_prefix="radiomix-filter")))
-        return _POOL[0][1]
+    from radiomix.threads import shared_pool
+
+    return shared_pool("filter", threads)
 
 
 def convolve_separable(array: np.ndarray, kernels: dict[int, np.ndarray], boundary: str,

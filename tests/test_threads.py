@@ -1,0 +1,74 @@
+"""radiomix.threads: thread counts, the kept thread pools (also after fork) and the cached BLAS limiter."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sys
+import types
+
+import pytest
+
+from radiomix import threads
+from radiomix.errors import SettingsError
+
+
+def test_available_threads_env(monkeypatch):
+    monkeypatch.setenv("RADIOMIX_THREADS", "3")
+    assert threads.available_threads() == 3
+    monkeypatch.setenv("RADIOMIX_THREADS", "0")
+    assert threads.available_threads() == 1
+    monkeypatch.setenv("RADIOMIX_THREADS", "many")
+    with pytest.raises(SettingsError, match="RADIOMIX_THREADS"):
+        threads.available_threads()
+
+
+def test_shared_pool_is_kept_per_kind_and_size():
+    a = threads.shared_pool("test-kind", 2)
+    assert threads.shared_pool("test-kind", 2) is a
+    assert threads.shared_pool("test-other", 2) is not a
+    b = threads.shared_pool("test-kind", 3)  # another size: a new pool replaces the old one
+    assert b is not a and threads.shared_pool("test-kind", 3) is b
+    assert b.submit(lambda: 41 + 1).result(timeout=10) == 42
+
+
+def _use_pool_in_child(queue):
+    queue.put(threads.shared_pool("test-fork", 2).submit(lambda: "child ok").result(timeout=10))
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="fork start method")
+def test_shared_pool_works_in_a_forked_child():
+    # the parent's pool has live threads; in a forked child they do not exist, so a kept pool would never run a task
+    assert threads.shared_pool("test-fork", 2).submit(lambda: 1).result(timeout=10) == 1
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_use_pool_in_child, args=(queue,))
+    proc.start()
+    try:
+        assert queue.get(timeout=30) == "child ok"
+    finally:
+        proc.join(timeout=30)
+    assert proc.exitcode == 0
+
+
+def test_one_blas_thread_keeps_its_controller_until_an_import(monkeypatch):
+    pytest.importorskip("threadpoolctl")
+    with threads.one_blas_thread():
+        pass
+    controller = threads._BLAS[0][1]
+    with threads.one_blas_thread():
+        pass
+    assert threads._BLAS[0][1] is controller  # no import in between: the same scan
+    monkeypatch.setitem(sys.modules, "radiomix_test_fake_module", types.ModuleType("radiomix_test_fake_module"))
+    with threads.one_blas_thread():
+        pass
+    assert threads._BLAS[0][1] is not controller  # a module was imported: libraries scanned again
+
+
+def test_one_blas_thread_limits_blas():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    blas = [i for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+    if not blas:
+        pytest.skip("no BLAS library loaded")
+    with threads.one_blas_thread():
+        inside = [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+    assert inside and all(n == 1 for n in inside)
