@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import numba
 import numpy as np
-from scipy import ndimage
 
 # --- local intensity ---------------------------------------------------------------------------------------------------
 
@@ -254,6 +253,8 @@ def sphere_means_at(image: np.ndarray, points: np.ndarray, offsets: np.ndarray) 
 
 def sphere_means_reference(image: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """Reference for :func:`sphere_means_at`: the local mean at every voxel, by ``ndimage.correlate``."""
+    from scipy import ndimage
+
     half = np.abs(offsets).max(0)
     fp = np.zeros(tuple(2 * h + 1 for h in half))
     fp[tuple((offsets + half).T)] = 1.0

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
-from scipy import ndimage
 
 from radiomix.kernels.texture_common import bounding_box
 
@@ -183,6 +182,8 @@ def zone_table(levels: np.ndarray, mask: np.ndarray, distance_mask: np.ndarray |
 def distance_map_reference(mask: np.ndarray, planar: bool = False) -> np.ndarray:
     """IBSI 3.9 as written: erode the mask repeatedly with the 6- (4-, planar) connected cross and add 1 to every
     voxel still in the mask. Voxels beyond the array count as outside the ROI."""
+    from scipy import ndimage
+
     mask = np.asarray(mask, dtype=bool)
     if planar:
         cross = ndimage.generate_binary_structure(2, 1)
@@ -194,6 +195,8 @@ def distance_map_reference(mask: np.ndarray, planar: bool = False) -> np.ndarray
 
 
 def _erode_count(mask: np.ndarray, structure: np.ndarray) -> np.ndarray:
+    from scipy import ndimage
+
     out = np.zeros(mask.shape, dtype=np.int32)
     cur = mask.copy()
     while cur.any():
@@ -205,6 +208,8 @@ def _erode_count(mask: np.ndarray, structure: np.ndarray) -> np.ndarray:
 def zone_table_reference(levels: np.ndarray, mask: np.ndarray, distance_mask: np.ndarray | None = None, *,
                          planar: bool = False) -> ZoneTable:
     """Reference zone table: ``scipy.ndimage.label`` per grey level (and per slice when planar)."""
+    from scipy import ndimage
+
     mask = np.asarray(mask, dtype=bool)
     levels = np.asarray(levels)
     dmask = mask if distance_mask is None else (np.asarray(distance_mask, dtype=bool) | mask)

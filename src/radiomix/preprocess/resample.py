@@ -32,7 +32,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import spline_filter1d
 
 from radiomix.errors import InputError
 from radiomix.image import Geometry
@@ -176,6 +175,8 @@ def resample_box(array: np.ndarray, grid: TargetGrid, box, order: int, *, round_
     for k in range(3):
         if not grid.identity[k]:
             if order == 3:
+                from scipy.ndimage import spline_filter1d  # here: SciPy's ndimage costs ~50 ms to import
+
                 out = spline_filter1d(out, order=3, axis=k, mode="mirror", output=np.float64)
             out = _interp_axis(out, k, coords[k], lo[k], order)
     if round_output and not grid.is_identity:
