@@ -8,18 +8,21 @@ join the radiomics features before scaling and selection; they are never harmoni
 
 from __future__ import annotations
 
+from numbers import Integral
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from sklearn.base import is_classifier
+from sklearn.ensemble import StackingClassifier, StackingRegressor
 
 from radiomix.errors import SettingsError
 
-__all__ = ["CVConfig", "ExplainConfig", "ModelConfig", "PipelineConfig", "build_pipeline", "load_model_config",
-           "model_names"]
+__all__ = ["CVConfig", "ExplainConfig", "GroupedStackingClassifier", "GroupedStackingRegressor", "ModelConfig",
+           "PipelineConfig", "build_pipeline", "load_model_config", "model_names", "stacking_splits"]
 
 Task = Literal["binary", "multiclass", "regression", "survival"]
 FeatureSet = Literal["clinical", "radiomics", "combined"]
@@ -150,6 +153,87 @@ def model_names(task: str) -> list[str]:
     return base + [m for m in ("xgboost", "lightgbm") if _optional(m)]
 
 
+def stacking_splits(y, groups, n_splits: int, *, stratified: bool, random_state=None) -> list:
+    """``(train_idx, test_idx)`` pairs for a stacking's internal CV that keep each group (patient) on one side.
+
+    ``min(n_splits, number of groups)`` folds, stratified by ``y`` (``StratifiedGroupKFold``) when ``stratified``
+    and every class occurs in at least that many groups, else plain ``GroupKFold`` (also when stratification would
+    leave a test fold empty). Groups are
+    shuffled with ``random_state`` (no shuffling when it is None), so the splits are deterministic given it. Fewer than
+    two groups cannot be split and raise ``ValueError``.
+    """
+    from sklearn.model_selection import GroupKFold, StratifiedGroupKFold
+
+    groups = np.asarray(groups)
+    idx = np.arange(len(groups))
+    n_groups = len(pd.unique(groups))
+    if n_groups < 2:
+        raise ValueError(f"the stacking's patient-grouped CV needs at least two groups (patients), got {n_groups}")
+    k = min(int(n_splits), n_groups)
+    kw = {"shuffle": random_state is not None, "random_state": random_state}
+    y = np.asarray(y)
+    if stratified and y.ndim == 1 and len(y) == len(groups):
+        groups_per_class = pd.DataFrame({"y": y, "g": groups}).groupby("y")["g"].nunique()
+        if groups_per_class.min() >= k:
+            splits = list(StratifiedGroupKFold(k, **kw).split(idx, y, groups))
+            if all(len(te) for _, te in splits):
+                return splits
+    return list(GroupKFold(k, **kw).split(idx, groups=groups))
+
+
+class _GroupedStacking:
+    """``fit(X, y, groups=None)`` for the scikit-learn stacking estimators: with ``groups`` (patient ids) the internal
+    CV that makes the final estimator's training predictions keeps each patient's rows on one side of every split
+    (:func:`stacking_splits`; an integer ``cv`` gives the number of folds, None 5 as in scikit-learn; a splitter object
+    gets the groups). Without groups, or with ``cv="prefit"`` or an explicit list of splits, it is the plain stacking.
+    ``self.cv`` is set to the splits only during ``fit`` and restored afterwards."""
+
+    def fit(self, X, y, groups=None, **fit_params):
+        cv = self.cv
+        if groups is None or not (cv is None or isinstance(cv, Integral) or hasattr(cv, "split")):
+            return super().fit(X, y, **fit_params)  # no groups, "prefit" or explicit splits: as scikit-learn
+        if len(groups) != len(y):
+            raise ValueError(f"groups has {len(groups)} entries for {len(y)} samples")
+        if hasattr(cv, "split"):
+            splits = list(cv.split(X, y, groups))
+        else:
+            splits = stacking_splits(y, groups, 5 if cv is None else cv, stratified=is_classifier(self),
+                                     random_state=self.random_state)
+        self.cv = splits
+        try:
+            return super().fit(X, y, **fit_params)
+        finally:
+            self.cv = cv
+
+
+class GroupedStackingClassifier(_GroupedStacking, StackingClassifier):
+    """:class:`~sklearn.ensemble.StackingClassifier` whose internal CV is grouped by patient when ``fit`` gets
+    ``groups`` (see :class:`_GroupedStacking`); ``random_state`` shuffles the patients between its folds."""
+
+    _parameter_constraints: ClassVar[dict] = {**StackingClassifier._parameter_constraints,
+                                              "random_state": ["random_state"]}
+
+    def __init__(self, estimators, final_estimator=None, *, cv=None, stack_method="auto", n_jobs=None,
+                 passthrough=False, verbose=0, random_state=None):
+        super().__init__(estimators, final_estimator, cv=cv, stack_method=stack_method, n_jobs=n_jobs,
+                         passthrough=passthrough, verbose=verbose)
+        self.random_state = random_state
+
+
+class GroupedStackingRegressor(_GroupedStacking, StackingRegressor):
+    """:class:`~sklearn.ensemble.StackingRegressor` whose internal CV is grouped by patient when ``fit`` gets
+    ``groups`` (see :class:`_GroupedStacking`); ``random_state`` shuffles the patients between its folds."""
+
+    _parameter_constraints: ClassVar[dict] = {**StackingRegressor._parameter_constraints,
+                                              "random_state": ["random_state"]}
+
+    def __init__(self, estimators, final_estimator=None, *, cv=None, n_jobs=None, passthrough=False, verbose=0,
+                 random_state=None):
+        super().__init__(estimators, final_estimator, cv=cv, n_jobs=n_jobs, passthrough=passthrough,
+                         verbose=verbose)
+        self.random_state = random_state
+
+
 def make_estimator(name: str, task: str, seed: int) -> tuple[object, dict]:
     """The estimator called ``name`` for ``task`` and its default hyper-parameter grid (``model__`` prefixed later)."""
     from sklearn import ensemble, linear_model, neural_network, svm
@@ -195,8 +279,9 @@ def make_estimator(name: str, task: str, seed: int) -> tuple[object, dict]:
         if name == "voting":
             return (ensemble.VotingClassifier(members, voting="soft") if clf else ensemble.VotingRegressor(members)), {}
         final = linear_model.LogisticRegression(max_iter=5000) if clf else linear_model.Ridge()
-        cls = ensemble.StackingClassifier if clf else ensemble.StackingRegressor
-        return cls(members, final_estimator=final, cv=3), {}
+        # internal CV grouped by patient when the pipeline's fit gets model__groups (validation.fit_searched)
+        cls = GroupedStackingClassifier if clf else GroupedStackingRegressor
+        return cls(members, final_estimator=final, cv=3, random_state=seed), {}
     if name == "xgboost" and _optional("xgboost"):
         import xgboost
 

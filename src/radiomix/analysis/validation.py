@@ -80,12 +80,29 @@ def scoring_for(task: str):
     return {"binary": "roc_auc", "multiclass": "roc_auc_ovr", "regression": "neg_root_mean_squared_error"}.get(task)
 
 
+def _group_fit_params(pipe, groups, grouped: bool) -> dict:
+    """``{"<last step>__groups": groups}`` when the pipeline's final estimator takes ``groups`` in ``fit`` (the
+    patient-grouped stacking) and the CV is grouped; ``{}`` for every other model."""
+    import inspect
+
+    if groups is None or not grouped or not hasattr(pipe, "steps"):
+        return {}
+    name, est = pipe.steps[-1]
+    try:
+        takes = "groups" in inspect.signature(est.fit).parameters
+    except (TypeError, ValueError):
+        takes = False
+    return {f"{name}__groups": np.asarray(groups)} if takes else {}
+
+
 def fit_searched(pipe, grid, cfg, X, y, groups, seed):
     """Fit ``pipe`` with an inner grouped grid search over ``grid`` (plain fit when the grid is empty);
-    returns (fitted pipeline, best params)."""
+    returns (fitted pipeline, best params). A final estimator whose ``fit`` takes ``groups`` (the stacking, whose
+    internal CV is then grouped by patient) gets them, sliced to the inner training parts by the grid search."""
+    fit_params = _group_fit_params(pipe, groups, cfg.cv.grouped)
     if not grid or all(len(v) <= 1 for v in grid.values()):
         pipe = pipe.set_params(**{k: v[0] for k, v in grid.items()}) if grid else pipe
-        return pipe.fit(X, y), {k: v[0] for k, v in grid.items()}
+        return pipe.fit(X, y, **fit_params), {k: v[0] for k, v in grid.items()}
     from sklearn.model_selection import GridSearchCV
 
     task = cfg.task
@@ -94,7 +111,7 @@ def fit_searched(pipe, grid, cfg, X, y, groups, seed):
         cv = _StratifiedSurvivalCV(cv)
     search = GridSearchCV(pipe, grid, cv=cv, scoring=scoring_for(task), refit=True, n_jobs=cfg.n_jobs,
                           error_score="raise")
-    search.fit(X, y, groups=groups)
+    search.fit(X, y, groups=groups, **fit_params)
     return search.best_estimator_, {k: (v.tolist() if hasattr(v, "tolist") else v)
                                     for k, v in search.best_params_.items()}
 
