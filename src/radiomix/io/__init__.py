@@ -46,7 +46,12 @@ def _is_dicom_file(path: Path) -> bool:
 
 def read_image(path, spacing=None, *, series_uid: str | None = None, suv: str | None = "bw") -> Image:
     """Read an image: an ITK file, a ``.npy`` array (needs ``spacing`` (z, y, x) mm), or a DICOM series (a folder, or a
-    ``.dcm`` file of the series; ``series_uid`` picks one when the folder holds several; PET becomes SUV)."""
+    ``.dcm`` file of the series; ``series_uid`` picks one when the folder holds several; PET becomes SUV).
+
+    Starts numba's runtime on a background thread meanwhile (:func:`radiomix.kernels.start_runtime_warm_up`)."""
+    from radiomix.kernels import start_runtime_warm_up
+
+    start_runtime_warm_up()
     p = Path(path)
     if p.is_dir() or _is_dicom_file(p):
         if not p.exists():

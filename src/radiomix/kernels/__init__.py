@@ -6,6 +6,8 @@ them (about 0.35 s on the development machine, a quarter of a small case's run).
 permanent generation (``gc.freeze``) once the program is done, so the process ends at once. Objects are still
 released by reference counting; Python never guarantees ``__del__`` of objects alive at exit anyway. Set
 ``RADIOMIX_FINAL_GC=1`` to keep the collection.
+
+:func:`start_runtime_warm_up` starts numba's runtime on a background thread while an image is read (see there).
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ from __future__ import annotations
 import atexit
 import gc
 import os
+import threading
+
+import numba
 
 
 def freeze_heap_at_exit() -> None:
@@ -22,3 +27,51 @@ def freeze_heap_at_exit() -> None:
 
 
 atexit.register(freeze_heap_at_exit)
+
+
+# --- numba's runtime, started while an image is read ----------------------------------------------------------------
+
+
+@numba.njit(cache=True, nogil=True)
+def _runtime_probe(x):  # pragma: no cover - compiled
+    return x + 1
+
+
+_WARM_UP: list[threading.Thread] = []
+_WARM_UP_LOCK = threading.Lock()
+
+
+def start_runtime_warm_up() -> None:
+    """Start numba's runtime on a background thread, once per process. The first compiled call of a process costs
+    ~0.2 s before any kernel runs (numba imports and fills its typing and lowering registries, then loads the cached
+    kernel); :func:`radiomix.io.read_image` calls this first, so that this start overlaps reading and decompressing
+    the image, which SimpleITK does without holding the GIL (medium phantom, fresh process: 1.7 -> 1.4 s in all, first
+    extraction 0.35 -> 0.12 s). Nothing else changes: every kernel still compiles or loads on its first call, and a
+    failure here is left to that call to report. Off with ``RADIOMIX_WARM_UP=0``. A ``fork`` waits for the thread
+    (a child must not inherit numba's locks half taken)."""
+    if os.environ.get("RADIOMIX_WARM_UP", "").strip().lower() in ("0", "false", "no", "off"):
+        return
+    with _WARM_UP_LOCK:
+        if _WARM_UP:
+            return
+        thread = threading.Thread(target=_warm_up, name="radiomix-warm-up")
+        _WARM_UP.append(thread)
+        thread.start()
+
+
+def _warm_up() -> None:
+    try:
+        _runtime_probe(1)
+    except Exception:  # noqa: BLE001, S110 - the first real kernel call reports any problem with numba itself
+        pass
+
+
+def wait_for_runtime_warm_up() -> None:
+    """Block until the warm-up thread (if one was started) is done."""
+    for thread in _WARM_UP:
+        if thread is not threading.current_thread():
+            thread.join()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=wait_for_runtime_warm_up)

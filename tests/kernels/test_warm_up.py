@@ -1,0 +1,89 @@
+"""numba's runtime started on a background thread while an image is read (radiomix.kernels.start_runtime_warm_up).
+
+Each check runs in a fresh interpreter: the warm-up happens once per process, and this test process has long started
+numba's runtime."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from radiomix.image import Geometry, Image
+from radiomix.io import write_image
+
+
+def _run(code: str, tmp_path, env_extra: dict | None = None) -> str:
+    import os
+
+    env = {**os.environ, **(env_extra or {})}
+    out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+                         timeout=300, env=env, cwd=tmp_path, check=False)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return out.stdout.strip().splitlines()[-1]
+
+
+@pytest.fixture
+def image_path(tmp_path):
+    g = Geometry((6, 7, 8), (2.0, 1.0, 1.0))
+    return write_image(Image(np.arange(np.prod(g.shape), dtype=np.float64).reshape(g.shape), g),
+                       tmp_path / "image.nii.gz")
+
+
+def test_read_image_starts_the_runtime_once(tmp_path, image_path):
+    line = _run(f"""
+        import threading
+        import radiomix.kernels as k
+        from radiomix.io import read_image
+        assert not k._WARM_UP and not k._runtime_probe.signatures
+        img = read_image({str(image_path)!r})
+        read_image({str(image_path)!r})
+        names = [t.name for t in k._WARM_UP]
+        k.wait_for_runtime_warm_up()
+        print(names, len(k._runtime_probe.signatures), img.array.shape)
+        """, tmp_path)
+    assert line == "['radiomix-warm-up'] 1 (6, 7, 8)"
+
+
+def test_warm_up_can_be_switched_off(tmp_path, image_path):
+    line = _run(f"""
+        import radiomix.kernels as k
+        from radiomix.io import read_image
+        read_image({str(image_path)!r})
+        print(len(k._WARM_UP), len(k._runtime_probe.signatures))
+        """, tmp_path, {"RADIOMIX_WARM_UP": "0"})
+    assert line == "0 0"
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="fork start method")
+def test_fork_during_warm_up_leaves_a_working_child(tmp_path, image_path):
+    # the fork waits for the warm-up thread, so the child never inherits numba's locks half taken: the child then
+    # runs compiled kernels and a whole extraction
+    line = _run(f"""
+        import multiprocessing
+        import numpy as np
+        import radiomix.kernels as k
+        from radiomix.io import read_image
+
+        def child(queue):
+            from radiomix.extract import extract
+            from radiomix.image import Mask
+            from radiomix.settings import Discretisation, Settings
+            m = np.zeros(img.geometry.shape, dtype=np.uint8); m[1:5, 2:6, 2:7] = 1
+            fs = extract(img, Mask(m, img.geometry), Settings(name="t", discretisation=Discretisation(
+                method="fixed_bin_size", bin_width=25.0)))
+            queue.put((k._runtime_probe(2), len(fs.values)))
+
+        img = read_image({str(image_path)!r})  # starts the warm-up; fork right away
+        ctx = multiprocessing.get_context("fork")
+        queue = ctx.Queue()
+        p = ctx.Process(target=child, args=(queue,))
+        p.start()
+        result = queue.get(timeout=120)
+        p.join(timeout=60)
+        print(result[0], result[1] > 100, p.exitcode)
+        """, tmp_path)
+    assert line == "3 True 0"
