@@ -35,10 +35,11 @@ def image_path(tmp_path):
 
 def test_read_image_starts_the_runtime_once(tmp_path, image_path):
     line = _run(f"""
-        import threading
+        import radiomix.io
         import radiomix.kernels as k
         from radiomix.io import read_image
         assert not k._WARM_UP and not k._runtime_probe.signatures
+        radiomix.io.WARM_UP_MIN_GZ_BYTES = 0  # the test image is small
         img = read_image({str(image_path)!r})
         read_image({str(image_path)!r})
         names = [t.name for t in k._WARM_UP]
@@ -50,12 +51,40 @@ def test_read_image_starts_the_runtime_once(tmp_path, image_path):
 
 def test_warm_up_can_be_switched_off(tmp_path, image_path):
     line = _run(f"""
+        import radiomix.io
         import radiomix.kernels as k
         from radiomix.io import read_image
+        radiomix.io.WARM_UP_MIN_GZ_BYTES = 0
         read_image({str(image_path)!r})
         print(len(k._WARM_UP), len(k._runtime_probe.signatures))
         """, tmp_path, {"RADIOMIX_WARM_UP": "0"})
     assert line == "0 0"
+
+
+def test_short_reads_start_nothing(tmp_path, image_path):
+    # a small file reads in milliseconds: the warm-up would only take turns with the caller for the GIL
+    line = _run(f"""
+        import radiomix.kernels as k
+        from radiomix.io import read_image
+        read_image({str(image_path)!r})
+        print(len(k._WARM_UP))
+        """, tmp_path)
+    assert line == "0"
+
+
+def test_which_reads_are_long(tmp_path, monkeypatch):
+    import radiomix.io as rio
+
+    big_gz, big_raw, small_gz = tmp_path / "a.nii.gz", tmp_path / "b.nii", tmp_path / "c.nii.gz"
+    for p, n in ((big_gz, 64), (big_raw, 64), (small_gz, 8)):
+        p.write_bytes(b"\0" * n)
+    monkeypatch.setattr(rio, "WARM_UP_MIN_GZ_BYTES", 32)
+    monkeypatch.setattr(rio, "WARM_UP_MIN_BYTES", 128)
+    assert rio._long_gil_free_read(big_gz)
+    assert not rio._long_gil_free_read(big_raw)  # uncompressed: needs WARM_UP_MIN_BYTES
+    assert not rio._long_gil_free_read(small_gz)
+    assert not rio._long_gil_free_read(tmp_path)  # a DICOM folder: pydicom holds the GIL
+    assert not rio._long_gil_free_read(tmp_path / "missing.nii.gz")
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="fork start method")
@@ -77,6 +106,8 @@ def test_fork_during_warm_up_leaves_a_working_child(tmp_path, image_path):
                 method="fixed_bin_size", bin_width=25.0)))
             queue.put((k._runtime_probe(2), len(fs.values)))
 
+        import radiomix.io
+        radiomix.io.WARM_UP_MIN_GZ_BYTES = 0
         img = read_image({str(image_path)!r})  # starts the warm-up; fork right away
         ctx = multiprocessing.get_context("fork")
         queue = ctx.Queue()
