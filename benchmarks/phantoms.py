@@ -32,9 +32,9 @@ IBSI_CT = Path(os.environ.get("RADIOMIX_REFERENCE_DIR", ROOT.parent / "shared" /
 
 #: name -> (shape z, y, x), spacing (z, y, x) mm, lesion semi-axes (z, y, x) mm, texture sigma (voxels), seed
 CASES: dict[str, dict] = {
-    "small": dict(shape=(64, 128, 128), spacing=(2.0, 1.0, 1.0), axes_mm=(12.3, 13.2, 12.8), seed=1),
-    "medium": dict(shape=(120, 512, 512), spacing=(2.5, 0.75, 0.75), axes_mm=(21.7, 22.7, 22.2), seed=2),
-    "large": dict(shape=(120, 512, 512), spacing=(2.5, 0.75, 0.75), axes_mm=(46.0, 66.0, 90.0), seed=3),
+    "small": {"shape": (64, 128, 128), "spacing": (2.0, 1.0, 1.0), "axes_mm": (12.3, 13.2, 12.8), "seed": 1},
+    "medium": {"shape": (120, 512, 512), "spacing": (2.5, 0.75, 0.75), "axes_mm": (21.7, 22.7, 22.2), "seed": 2},
+    "large": {"shape": (120, 512, 512), "spacing": (2.5, 0.75, 0.75), "axes_mm": (46.0, 66.0, 90.0), "seed": 3},
 }
 
 

@@ -15,7 +15,7 @@ from radiomix.io import write_image, write_mask
 
 def run(*args):
     return subprocess.run([sys.executable, "-m", "radiomix.cli", *map(str, args)], capture_output=True, text=True,
-                          timeout=300)
+                          timeout=300, check=False)
 
 
 @pytest.fixture(scope="module")

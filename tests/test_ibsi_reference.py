@@ -9,6 +9,7 @@ from radiomix.reference import reference_dir
 
 from .conftest import require_reference
 
+
 def _params(configs):
     ref = reference_dir()
     if ref is None and configs != ("dig",):

@@ -1,4 +1,5 @@
 import pytest
+from pydantic import ValidationError
 
 from radiomix.errors import SettingsError
 from radiomix.settings import PRESETS, Settings, load_settings, preset, settings_from_dict
@@ -40,7 +41,7 @@ def test_impossible_values_are_named():
 
 def test_settings_are_frozen_and_replace_validates():
     s = preset("ibsi_config_c")
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError, match="frozen"):
         s.name = "x"
     t = s.replace(discretisation={"method": "fixed_bin_number", "bin_number": 16})
     assert t.discretisation.bin_number == 16 and s.discretisation.bin_width == 25

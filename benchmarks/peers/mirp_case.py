@@ -30,8 +30,9 @@ def read(args):
 
 def extract(data, task):
     image, mask = data
-    kw = dict(image=image, mask=mask, image_modality="CT", base_feature_families="all" if task == "original" else "none",
-              base_discretisation_method="fixed_bin_size", base_discretisation_bin_width=BIN_WIDTH, by_slice=False)
+    kw = {"image": image, "mask": mask, "image_modality": "CT",
+          "base_feature_families": "all" if task == "original" else "none",
+          "base_discretisation_method": "fixed_bin_size", "base_discretisation_bin_width": BIN_WIDTH, "by_slice": False}
     if task == "filters":
         kw.update(filter_kernels=["laplacian_of_gaussian", "separable_wavelet"],
                   laplacian_of_gaussian_sigma=list(LOG_SIGMAS), separable_wavelet_families=WAVELET,

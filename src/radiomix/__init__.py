@@ -10,7 +10,7 @@ import importlib
 
 __version__ = "0.1.0"
 
-from radiomix.extract import FeatureSet, extract  # noqa: E402
+from radiomix.extract import FeatureSet, extract
 
 _PUBLIC = {
     "extract_batch": "radiomix.batch",
@@ -24,7 +24,7 @@ _PUBLIC = {
     "preset": "radiomix.settings",
 }
 
-__all__ = ["FeatureSet", "extract", *sorted(_PUBLIC), "__version__"]
+__all__ = ["FeatureSet", "extract", *sorted(_PUBLIC), "__version__"]  # noqa: PLE0604 - strings, built here
 
 
 def __getattr__(name: str):

@@ -14,11 +14,11 @@ from radiomix.errors import RadiomixError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="radiomix: IBSI-compliant radiomics.")
-from radiomix.cli_dicom import app as dicom_app  # noqa: E402
+from radiomix.cli_dicom import app as dicom_app
 
 app.add_typer(dicom_app, name="dicom")
 # Each area registers its own commands from its own module (heavy imports stay inside the commands).
-from radiomix import cli_filter, cli_map, cli_models, cli_report, cli_robustness, cli_segment  # noqa: E402
+from radiomix import cli_filter, cli_map, cli_models, cli_report, cli_robustness, cli_segment
 
 for _module in (cli_filter, cli_map, cli_models, cli_report, cli_robustness, cli_segment):
     _module.register(app)

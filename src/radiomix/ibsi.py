@@ -59,7 +59,7 @@ class ReferenceRow:
 def round_sig(x: float, digits: int = 3) -> float:
     if x == 0 or not math.isfinite(x):
         return x
-    return round(x, digits - 1 - int(math.floor(math.log10(abs(x)))))
+    return round(x, digits - 1 - math.floor(math.log10(abs(x))))
 
 
 def matches(value: float, reference: float, tolerance: float) -> bool:

@@ -361,7 +361,7 @@ def load_settings(path) -> Settings:
 _CT_TEXTURE_2D = Texture(aggregations=("2d_averaged", "2d_slice_merged", "2.5d_direction_merged", "2.5d_merged",
                                        "2d", "2.5d"))
 _CT_TEXTURE_3D = Texture(aggregations=("3d_averaged", "3d_merged", "3d"))
-_IBSI_RESAMPLE = dict(mask_interpolator="linear", mask_threshold=0.5, round_intensities=True)
+_IBSI_RESAMPLE = {"mask_interpolator": "linear", "mask_threshold": 0.5, "round_intensities": True}
 
 
 def _presets() -> dict[str, Settings]:
@@ -416,18 +416,18 @@ _PI = 3.141592653589793
 #: IBSI 2 phase 2 filters by number: (configuration A 2D spec, configuration B 3D spec); all mirror boundaries
 _IBSI2_FILTERS = {
     1: (None, None),
-    2: (dict(kind="mean", support=5), dict(kind="mean", support=5)),
-    3: (dict(kind="log", sigma_mm=1.5, truncate=4.0), dict(kind="log", sigma_mm=1.5, truncate=4.0)),
-    4: (dict(kind="laws", kernel="L5E5", rotation_invariant=True, pooling="max", energy_delta=7),
-        dict(kind="laws", kernel="L5E5E5", rotation_invariant=True, pooling="max", energy_delta=7)),
-    5: (dict(kind="gabor", sigma_mm=5.0, lambda_mm=2.0, gamma=1.5, theta_step=_PI / 8, pooling="mean"),
-        dict(kind="gabor", sigma_mm=5.0, lambda_mm=2.0, gamma=1.5, theta_step=_PI / 8, pooling="mean")),
-    6: (dict(kind="wavelet", wavelet="db3", subband="LH", level=1, rotation_invariant=True),
-        dict(kind="wavelet", wavelet="db3", subband="LLH", level=1, rotation_invariant=True)),
-    7: (dict(kind="wavelet", wavelet="db3", subband="HH", level=2, rotation_invariant=True),
-        dict(kind="wavelet", wavelet="db3", subband="HHH", level=2, rotation_invariant=True)),
-    8: (dict(kind="simoncelli", level=1), dict(kind="simoncelli", level=1)),
-    9: (dict(kind="simoncelli", level=2), dict(kind="simoncelli", level=2)),
+    2: ({"kind": "mean", "support": 5}, {"kind": "mean", "support": 5}),
+    3: ({"kind": "log", "sigma_mm": 1.5, "truncate": 4.0}, {"kind": "log", "sigma_mm": 1.5, "truncate": 4.0}),
+    4: ({"kind": "laws", "kernel": "L5E5", "rotation_invariant": True, "pooling": "max", "energy_delta": 7},
+        {"kind": "laws", "kernel": "L5E5E5", "rotation_invariant": True, "pooling": "max", "energy_delta": 7}),
+    5: ({"kind": "gabor", "sigma_mm": 5.0, "lambda_mm": 2.0, "gamma": 1.5, "theta_step": _PI / 8, "pooling": "mean"},
+        {"kind": "gabor", "sigma_mm": 5.0, "lambda_mm": 2.0, "gamma": 1.5, "theta_step": _PI / 8, "pooling": "mean"}),
+    6: ({"kind": "wavelet", "wavelet": "db3", "subband": "LH", "level": 1, "rotation_invariant": True},
+        {"kind": "wavelet", "wavelet": "db3", "subband": "LLH", "level": 1, "rotation_invariant": True}),
+    7: ({"kind": "wavelet", "wavelet": "db3", "subband": "HH", "level": 2, "rotation_invariant": True},
+        {"kind": "wavelet", "wavelet": "db3", "subband": "HHH", "level": 2, "rotation_invariant": True}),
+    8: ({"kind": "simoncelli", "level": 1}, {"kind": "simoncelli", "level": 1}),
+    9: ({"kind": "simoncelli", "level": 2}, {"kind": "simoncelli", "level": 2}),
 }
 
 

@@ -39,7 +39,7 @@ def make_cohort(folder: Path, n: int, shape=(12, 40, 40)) -> Path:
 def test_local_pool_worker_counts_and_dask_give_identical_bytes(tmp_path):
     manifest = make_cohort(tmp_path, 6)
     outs = []
-    for name, kw in [("j1", dict(jobs=1)), ("j2", dict(jobs=2)), ("dask", dict(jobs=2, dask="local"))]:
+    for name, kw in [("j1", {"jobs": 1}), ("j2", {"jobs": 2}), ("dask", {"jobs": 2, "dask": "local"})]:
         res = extract_batch(manifest, SETTINGS, tmp_path / name, **kw)
         assert res.exit_code == 0 and len(res.features) == 6
         outs.append((tmp_path / name / "features.parquet").read_bytes())
@@ -56,7 +56,7 @@ def test_failure_ledger_has_exactly_the_bad_cases(tmp_path):
     manifest = make_cohort(tmp_path, 3)
     df = pd.read_csv(manifest, dtype={"case_id": str})
     (tmp_path / "corrupt.nii.gz").write_bytes(b"\x1f\x8b\x08 garbage")
-    img, mask = lesion_phantom(shape=(12, 40, 40), seed=9)
+    _, mask = lesion_phantom(shape=(12, 40, 40), seed=9)
     write_mask(Mask(np.zeros(mask.array.shape, bool), mask.geometry), tmp_path / "empty.nii.gz")
     shifted = Mask(mask.array, mask.geometry.with_shape_spacing_origin(mask.shape, mask.spacing, (5.0, 0, 0)))
     write_mask(shifted, tmp_path / "shifted.nii.gz")

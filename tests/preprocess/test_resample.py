@@ -6,7 +6,6 @@ from radiomix.image import Geometry
 from radiomix.preprocess.resample import resample_box, resample_mask_box, target_grid
 
 
-
 def _full(grid):
     return tuple(slice(0, n) for n in grid.shape)
 

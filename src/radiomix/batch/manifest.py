@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 from pathlib import Path
 
@@ -77,7 +78,7 @@ def load_manifest(manifest, *, roi: str | None = None, key: bytes | str | None =
 
 
 def _blank(v) -> bool:
-    return v is None or (isinstance(v, float) and v != v) or v is pd.NA
+    return v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA
 
 
 def _row_id(rec: dict, key_cols) -> str:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from radiomix.features import (
-    gldzm,
     glcm,
+    gldzm,
     glrlm,
     glszm,
     intensity_histogram,
