@@ -7,6 +7,8 @@ around it) makes shows up as an overlap of patient ids.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -186,7 +188,9 @@ def test_train_stacking_on_repeated_patients(monkeypatch, tmp_path):
     c = simulate_cohort(40, 8, n_sites=2, lesions_per_patient=3, coef=(2.0, -1.5), seed=4)
     cfg = {"models": ["stacking"], "cv": {"outer_folds": 3, "inner_folds": 2}, "bootstrap": 20,
            "pipeline": {"n_features": 4}, "explain": {"permutation_repeats": 0, "shap": False}}
-    r = train(c.features, c.clinical, "outcome", cfg, tmp_path / "run", progress=False)
+    with warnings.catch_warnings():  # the meta-learner gets arrays as in its fit, not the pipeline's DataFrames
+        warnings.filterwarnings("error", message=".*feature names.*")
+        r = train(c.features, c.clinical, "outcome", cfg, tmp_path / "run", progress=False)
     assert len(seen) == 4 and seen == [0, 0, 0, 0]  # three outer folds and the final model, all grouped
     assert isinstance(r.model[-1], GroupedStackingClassifier) and r.model[-1].cv == 3
     for name in ("auc", "brier"):

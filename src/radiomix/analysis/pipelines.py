@@ -367,6 +367,8 @@ def build_pipeline(cfg: ModelConfig, model: str, radiomics: list[str], clinical:
     steps.append(("model", est))
     pipe = Pipeline(steps)
     pipe.set_output(transform="pandas")
+    if hasattr(est, "set_output"):  # the stacking's own transform feeds its final estimator, fitted on arrays
+        est.set_output(transform="default")
     return pipe, {f"model__{k}": list(v) for k, v in grid.items()}
 
 
