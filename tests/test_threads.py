@@ -72,3 +72,28 @@ def test_one_blas_thread_limits_blas():
     with threads.one_blas_thread():
         inside = [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
     assert inside and all(n == 1 for n in inside)
+
+
+def test_concurrent_extractions_share_the_pools_and_agree(monkeypatch):
+    """Extractions from several user threads at once (each on the threaded path, sharing the kept family pool) give
+    the serial values, in order."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numpy as np
+
+    from radiomix.extract import extract
+    from radiomix.phantoms import lesion_phantom
+    from radiomix.settings import Discretisation, Settings
+
+    monkeypatch.setenv("RADIOMIX_THREADS", "2")
+    settings = Settings(name="t", discretisation=Discretisation(method="fixed_bin_size", bin_width=25.0))
+    cases = [lesion_phantom(shape=(24, 48, 48), radius_mm=14.0 + k, seed=k) for k in range(2)]
+    assert all(int(m.array.sum()) >= 4000 for _, m in cases)  # threaded: morphology is among the families
+    ref = [extract(img, m, settings).values for img, m in cases]
+    with ThreadPoolExecutor(4) as ex:
+        got = list(ex.map(lambda k: extract(*cases[k % 2], settings).values, range(8)))
+    for k, values in enumerate(got):
+        expected = ref[k % 2]
+        assert [(v.family, v.feature, v.aggregation) for v in values] == [
+            (v.family, v.feature, v.aggregation) for v in expected]
+        np.testing.assert_array_equal([v.value for v in values], [v.value for v in expected])
