@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import warnings
 
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from radiomix.analysis import (
@@ -27,6 +29,7 @@ from radiomix.analysis import (
     StabilitySelection,
     UnivariateFDR,
 )
+from radiomix.analysis.pipelines import GroupedStackingClassifier, GroupedStackingRegressor
 
 ESTIMATORS = [
     ComBat(batch=0, unseen="passthrough"),
@@ -40,6 +43,11 @@ ESTIMATORS = [
     RFESelector(n_features_to_select=2, step=0.5),
     PCAReduction(),
     ICAReduction(random_state=0),
+    # the patient-grouped stacking (its grouped splits: test_stacking_groups.py); without groups it is sklearn's
+    GroupedStackingClassifier([("lr", LogisticRegression()), ("tree", DecisionTreeClassifier(random_state=0))],
+                              final_estimator=LogisticRegression(), cv=3, random_state=0),
+    GroupedStackingRegressor([("ridge", Ridge()), ("tree", DecisionTreeRegressor(random_state=0))],
+                             final_estimator=Ridge(), cv=3, random_state=0),
 ]
 
 
