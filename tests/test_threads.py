@@ -26,9 +26,10 @@ def test_shared_pool_is_kept_per_kind_and_size():
     a = threads.shared_pool("test-kind", 2)
     assert threads.shared_pool("test-kind", 2) is a
     assert threads.shared_pool("test-other", 2) is not a
-    b = threads.shared_pool("test-kind", 3)  # another size: a new pool replaces the old one
+    b = threads.shared_pool("test-kind", 3)  # another size: a pool of its own; the first one stays usable
     assert b is not a and threads.shared_pool("test-kind", 3) is b
     assert b.submit(lambda: 41 + 1).result(timeout=10) == 42
+    assert a.submit(lambda: 6 * 7).result(timeout=10) == 42
 
 
 def _use_pool_in_child(queue):

@@ -55,22 +55,22 @@ def one_blas_thread():
     return _BLAS[0][1].limit(limits=1, user_api="blas")
 
 
-_POOLS: dict[str, tuple[int, ThreadPoolExecutor]] = {}
+_POOLS: dict[tuple[str, int], ThreadPoolExecutor] = {}
 _POOLS_LOCK = threading.Lock()
 
 
 def shared_pool(name: str, threads: int) -> ThreadPoolExecutor:
     """A process-wide pool of ``threads`` threads for one kind of work (``name``: feature families, convolution
     slabs), kept between calls: starting threads costs ~0.5 ms a call, which matters on 5k-voxel ROIs. Kinds have
-    their own pools, so work of one kind never waits behind the other's. A child process after ``fork`` starts with
-    none (the parent's threads do not exist there)."""
+    their own pools, so work of one kind never waits behind the other's. A pool is never shut down while the process
+    runs (a caller may still hold it; idle threads only wait), and a child process after ``fork`` starts with none
+    (the parent's threads do not exist there)."""
     with _POOLS_LOCK:
-        held = _POOLS.get(name)
-        if held is None or held[0] != threads:
-            if held is not None:
-                held[1].shutdown(wait=False)
-            held = _POOLS[name] = (threads, ThreadPoolExecutor(max_workers=threads, thread_name_prefix=f"radiomix-{name}"))
-        return held[1]
+        pool = _POOLS.get((name, threads))
+        if pool is None:
+            pool = _POOLS[(name, threads)] = ThreadPoolExecutor(max_workers=threads,
+                                                                thread_name_prefix=f"radiomix-{name}")
+        return pool
 
 
 def _forget_pools_after_fork() -> None:  # pragma: no cover - runs in forked children

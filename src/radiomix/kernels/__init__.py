@@ -46,9 +46,9 @@ def start_runtime_warm_up() -> None:
     ~0.2 s before any kernel runs (numba imports and fills its typing and lowering registries, then loads the cached
     kernel); :func:`radiomix.io.read_image` calls this before it reads a large compressed file, so that this start
     overlaps decompressing the image, which SimpleITK does without holding the GIL (medium phantom, 30 MB, fresh
-    process: 1.4 -> 1.2 s in all, first extraction 0.30 -> 0.11 s). Nothing else changes: every kernel still compiles or loads on its first call, and a
-    failure here is left to that call to report. Off with ``RADIOMIX_WARM_UP=0``. A ``fork`` waits for the thread
-    (a child must not inherit numba's locks half taken)."""
+    process: 1.4 -> 1.2 s in all, first extraction 0.30 -> 0.11 s). Nothing else changes: every kernel still
+    compiles or loads on its first call, and a failure here is left to that call to report. Off with
+    ``RADIOMIX_WARM_UP=0``. A ``fork`` waits for the thread (a child must not inherit numba's locks half taken)."""
     if os.environ.get("RADIOMIX_WARM_UP", "").strip().lower() in ("0", "false", "no", "off"):
         return
     with _WARM_UP_LOCK:
