@@ -12,6 +12,7 @@ import textwrap
 import numpy as np
 import pytest
 
+from radiomix.errors import InputError
 from radiomix.image import Geometry, Image
 from radiomix.io import write_image
 
@@ -83,8 +84,22 @@ def test_which_reads_are_long(tmp_path, monkeypatch):
     assert rio._long_gil_free_read(big_gz)
     assert not rio._long_gil_free_read(big_raw)  # uncompressed: needs WARM_UP_MIN_BYTES
     assert not rio._long_gil_free_read(small_gz)
-    assert not rio._long_gil_free_read(tmp_path)  # a DICOM folder: pydicom holds the GIL
     assert not rio._long_gil_free_read(tmp_path / "missing.nii.gz")
+
+
+def test_dicom_reads_start_nothing(tmp_path, monkeypatch):
+    # pydicom parses a series in Python, holding the GIL: the warm-up would only take turns with it
+    import radiomix.io as rio
+    import radiomix.kernels as k
+
+    started = []
+    monkeypatch.setattr(k, "start_runtime_warm_up", lambda: started.append(1))
+    monkeypatch.setattr(rio, "WARM_UP_MIN_GZ_BYTES", 0)
+    monkeypatch.setattr(rio, "WARM_UP_MIN_BYTES", 0)
+    (tmp_path / "series").mkdir()
+    with pytest.raises(InputError, match="no image series"):
+        rio.read_image(tmp_path / "series")
+    assert started == []
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="fork start method")

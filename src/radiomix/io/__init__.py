@@ -53,10 +53,8 @@ WARM_UP_MIN_BYTES = 256 << 20
 def _long_gil_free_read(p: Path) -> bool:
     """Whether reading the ITK file ``p`` takes long enough, without the GIL, to hide numba's ~0.2 s start behind it.
     Shorter reads gain nothing: the two threads would take turns instead (the IBSI CT phantom, 3.9 MB, reads in
-    0.05 s). DICOM series are parsed by pydicom, in Python, holding the GIL."""
+    0.05 s). Not asked for DICOM series: pydicom parses them in Python, holding the GIL."""
     try:
-        if p.is_dir() or _is_dicom_file(p):
-            return False
         size = p.stat().st_size
     except OSError:
         return False
@@ -70,11 +68,12 @@ def read_image(path, spacing=None, *, series_uid: str | None = None, suv: str | 
     Reading a large compressed file starts numba's runtime on a background thread meanwhile
     (:func:`radiomix.kernels.start_runtime_warm_up`)."""
     p = Path(path)
-    if _long_gil_free_read(p):
+    dicom = p.is_dir() or _is_dicom_file(p)
+    if not dicom and _long_gil_free_read(p):
         from radiomix.kernels import start_runtime_warm_up
 
         start_runtime_warm_up()
-    if p.is_dir() or _is_dicom_file(p):
+    if dicom:
         if not p.exists():
             raise InputError(f"{p}: image file not found")
         from radiomix.io.dicom import read_dicom_series
