@@ -67,6 +67,44 @@ def write_table(df, out: Path | None) -> None:
     err_console.print(f"wrote {out}")
 
 
+def _csv_cell_formatter(values: list):
+    """How pandas' ``to_csv(float_format="%.10g")`` writes a column holding ``values`` (one per row), or None where
+    the column is not of one plain kind (pandas would then store it as objects or floats: left to pandas)."""
+    import math
+    import numbers
+
+    kinds = {bool if isinstance(v, bool) else int if isinstance(v, numbers.Integral)
+             else float if isinstance(v, numbers.Real) else str if isinstance(v, str) else None for v in values}
+    if kinds == {float}:
+        return lambda v: "" if math.isnan(v) else "%.10g" % v  # noqa: UP031 - pandas' float_format, exactly
+    if kinds == {int}:
+        return lambda v: str(int(v))
+    if kinds == {bool} or kinds == {str}:
+        return str
+    return None
+
+
+def write_wide_csv(rows: list[dict], out: Path) -> bool:
+    """Write ``rows`` (one dict per row, the same keys in the same order) as
+    ``pandas.DataFrame(rows).to_csv(out, index=False, float_format="%.10g")`` would, byte for byte, without importing
+    pandas (~0.3 s of a one-case run). False, with nothing written, where the rows are not that simple."""
+    import csv
+
+    if not rows or any(list(r) != list(rows[0]) for r in rows[1:]):
+        return False
+    columns = list(rows[0])
+    formats = [_csv_cell_formatter([r[c] for r in rows]) for c in columns]
+    if any(f is None for f in formats):
+        return False
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows([f(r[c]) for c, f in zip(columns, formats)] for r in rows)
+    err_console.print(f"wrote {out}")
+    return True
+
+
 _LESIONS_HELP = ("split the mask into lesions (connected components): per-lesion (one row each, largest first), "
                  "largest, volume-weighted or merged (one row); overrides the settings' lesions")
 
@@ -88,8 +126,8 @@ def extract(
     names: str = typer.Option("radiomix", help=_NAMES_HELP),
 ):
     """Extract features of one ROI (or of each lesion in it, with --lesions per-lesion)."""
-    import pandas as pd
-
+    if format not in ("wide", "long"):
+        raise typer.BadParameter("--format must be wide or long")
     from radiomix.extract import extract_lesions
     from radiomix.io import read_image, read_mask
 
@@ -99,13 +137,16 @@ def extract(
         label = int(s.pyradiomics.get("label"))
     img = read_image(image)
     sets = extract_lesions(img, read_mask(mask, label=label, image=img, roi=roi), s)
+    if (format == "wide" and names == "radiomix" and out is not None and out.suffix.lower() == ".csv"
+            and write_wide_csv([{**fs.lesion, **fs.to_dict()} for fs in sets], out)):
+        return
+    import pandas as pd
+
     if format == "wide":
         df = pd.DataFrame([{**fs.lesion, **fs.to_dict()} for fs in sets])
     elif format == "long":
         df = pd.concat([fs.to_long().assign(**fs.lesion) for fs in sets], ignore_index=True)
         df = df[[*sets[0].lesion, *[c for c in df.columns if c not in sets[0].lesion]]]
-    else:
-        raise typer.BadParameter("--format must be wide or long")
     if names == "pyradiomics":
         from radiomix.compat.pyradiomics.names import column_to_pyradiomics, rename_table
 

@@ -313,11 +313,11 @@ def extract_lesions(image: Image, mask: Mask, settings: Settings, **kwargs) -> l
     holds ``lesion_count`` and ``lesion_volume_total_mm3``. Without ``settings.lesions`` it is ``[extract(...)]``.
     ``kwargs`` go to :func:`extract`.
     """
-    from radiomix.io.lesions import aggregate_values, describe_lesions, lesion_labels
-
     spec = settings.lesions
     if spec is None:
         return [extract(image, mask, settings, **kwargs)]
+    from radiomix.io.lesions import aggregate_values, describe_lesions, lesion_labels  # SciPy's ndimage: only here
+
     try:
         labels, kept = lesion_labels(mask, spec.connectivity, spec.min_voxels)
     except Exception as exc:
