@@ -137,14 +137,15 @@ def extract(
         label = int(s.pyradiomics.get("label"))
     img = read_image(image)
     sets = extract_lesions(img, read_mask(mask, label=label, image=img, roi=roi), s)
-    if (format == "wide" and names == "radiomix" and out is not None and out.suffix.lower() == ".csv"
-            and write_wide_csv([{**fs.lesion, **fs.to_dict()} for fs in sets], out)):
+    rows = [{**fs.lesion, **fs.to_dict()} for fs in sets] if format == "wide" else None
+    if (rows is not None and names == "radiomix" and out is not None and out.suffix.lower() == ".csv"
+            and write_wide_csv(rows, out)):
         return
     import pandas as pd
 
-    if format == "wide":
-        df = pd.DataFrame([{**fs.lesion, **fs.to_dict()} for fs in sets])
-    elif format == "long":
+    if rows is not None:
+        df = pd.DataFrame(rows)
+    else:
         df = pd.concat([fs.to_long().assign(**fs.lesion) for fs in sets], ignore_index=True)
         df = df[[*sets[0].lesion, *[c for c in df.columns if c not in sets[0].lesion]]]
     if names == "pyradiomics":
