@@ -79,7 +79,7 @@ def _csv_cell_formatter(values: list):
         return lambda v: "" if math.isnan(v) else "%.10g" % v  # noqa: UP031 - pandas' float_format, exactly
     if kinds == {int}:
         return lambda v: str(int(v))
-    if kinds == {bool} or kinds == {str}:
+    if kinds in ({bool}, {str}):
         return str
     return None
 
