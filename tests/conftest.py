@@ -11,6 +11,10 @@ from radiomix.reference import reference_dir
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
+# test processes (and the interpreters they start) leave the user's kernel manifest alone: they use kernels no real
+# run needs; the manifest's own tests name their files (radiomix.kernels.manifest)
+os.environ.setdefault("RADIOMIX_KERNEL_MANIFEST", "off")
+
 
 def require_reference():
     """The reference folder, or skip (fail under CI=true) with a clear message."""

@@ -225,6 +225,8 @@ def filtered_features(prepared, settings: Settings, errors: dict[str, str] | Non
     """Features of every filter response (IBSI 2): filters run on the cropped, resampled image; the masks stay those
     of the original image (re-segmentation on unfiltered intensities). One response is held in memory at a time,
     besides the intermediates that filters of the image share (wavelet sub-bands share their first passes)."""
+    if not settings.filters:
+        return []  # nothing to import either (the filter modules cost ~3 ms on a first extraction)
     from radiomix.filters._core import shared_passes
     from radiomix.filters.spec import apply_filter, filter_margin, local_support
 

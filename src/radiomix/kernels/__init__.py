@@ -7,7 +7,9 @@ permanent generation (``gc.freeze``) once the program is done, so the process en
 released by reference counting; Python never guarantees ``__del__`` of objects alive at exit anyway. Set
 ``RADIOMIX_FINAL_GC=1`` to keep the collection.
 
-:func:`start_runtime_warm_up` starts numba's runtime on a background thread while a large image is read (see there).
+:func:`start_runtime_warm_up` starts numba's runtime on a background thread while a large image is read, and loads the
+kernels the last process used (see there). A second exit hook records this process's kernels for that
+(:mod:`radiomix.kernels.manifest`).
 """
 
 from __future__ import annotations
@@ -46,9 +48,9 @@ def start_runtime_warm_up() -> None:
     ~0.2 s before any kernel runs (numba imports and fills its typing and lowering registries, then loads the cached
     kernel); :func:`radiomix.io.read_image` calls this before it reads a large compressed file, so that this start
     overlaps decompressing the image, which SimpleITK does without holding the GIL (medium phantom, 30 MB, fresh
-    process: 1.4 -> 1.2 s in all, first extraction 0.30 -> 0.11 s). Nothing else changes: every kernel still
-    compiles or loads on its first call, and a failure here is left to that call to report. Off with
-    ``RADIOMIX_WARM_UP=0``. A ``fork`` waits for the thread (a child must not inherit numba's locks half taken)."""
+    process: 1.4 -> 1.2 s in all, first extraction 0.30 -> 0.11 s). The thread then loads the cached kernels the last
+    process used (:mod:`radiomix.kernels.manifest`). A failure here is left to the kernels' own first calls to
+    report. Off with ``RADIOMIX_WARM_UP=0``. A ``fork`` waits for the thread (a child must not inherit numba's locks half taken)."""
     if os.environ.get("RADIOMIX_WARM_UP", "").strip().lower() in ("0", "false", "no", "off"):
         return
     with _WARM_UP_LOCK:
@@ -62,8 +64,21 @@ def start_runtime_warm_up() -> None:
 def _warm_up() -> None:
     try:
         _runtime_probe(1)
-    except Exception:  # noqa: BLE001, S110 - the first real kernel call reports any problem with numba itself
-        pass
+    except Exception:  # noqa: BLE001 - the first real kernel call reports any problem with numba itself
+        return
+    from radiomix.kernels import manifest
+
+    manifest.preload()  # the kernels the last process used (never raises)
+
+
+def _save_kernel_manifest() -> None:
+    """At exit: record the kernels this process used for the next one's warm-up (:mod:`radiomix.kernels.manifest`)."""
+    from radiomix.kernels import manifest
+
+    manifest.save()
+
+
+atexit.register(_save_kernel_manifest)
 
 
 def wait_for_runtime_warm_up() -> None:
