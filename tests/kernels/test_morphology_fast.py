@@ -1,4 +1,4 @@
-"""Fast morphology kernels (OMBB silhouette boxes, active-set MVEE, 13-direction line end points) against plain
+"""Fast morphology kernels (OMBB bounded silhouette boxes, active-set MVEE, 13-direction line end points) against plain
 NumPy / reference implementations."""
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from radiomix.kernels import morphology_kernels as mk
 
 
 def _hull_case(seed, grid):
+    """(hull points, their triangles, the triangles' normals, and unit normals with in-plane axes u, v: the hull's
+    face normals plus the image axes and an oblique frame) of a random point cloud."""
     rng = np.random.default_rng(seed)
     pts = rng.normal(size=(400, 3)) * np.array([7.0, 3.0, 1.5])
     if grid:
@@ -19,24 +21,31 @@ def _hull_case(seed, grid):
     h = np.ascontiguousarray(pts[hull.vertices])
     where = np.empty(len(pts), dtype=np.int64)
     where[hull.vertices] = np.arange(len(hull.vertices))
-    return hull, h, np.ascontiguousarray(where[hull.simplices])
-
-
-@pytest.mark.parametrize("seed", range(3))
-@pytest.mark.parametrize("grid", [False, True])
-def test_silhouette_face_boxes_equal_the_plain_face_boxes(seed, grid):
-    hull, h, tri = _hull_case(seed, grid)
     nrm = hull.equations[:, :3]
     nrm = np.ascontiguousarray(np.vstack([nrm, np.eye(3), np.linalg.qr(np.ones((3, 3)) + np.eye(3))[0]]))
     nrm /= np.linalg.norm(nrm, axis=1, keepdims=True)
     u = np.cross(nrm, np.eye(3)[np.argmin(np.abs(nrm), axis=1)])
     u /= np.linalg.norm(u, axis=1, keepdims=True)
     v = np.ascontiguousarray(np.cross(nrm, u))
-    a, b = np.zeros((len(nrm), 4)), np.zeros((len(nrm), 4))
-    mk.face_boxes(h, nrm, u, v, a)
-    mk.face_boxes_silhouette(h, tri, np.ascontiguousarray(hull.equations[:, :3]), nrm, u, v, b)
-    np.testing.assert_array_equal(a, b)  # the same 2D hulls, so bit-identical boxes
-    assert b[:, 3].all()
+    return h, np.ascontiguousarray(where[hull.simplices]), np.ascontiguousarray(hull.equations[:, :3]), nrm, u, v
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("grid", [False, True])
+@pytest.mark.parametrize("start", [np.inf, "aabb"])
+def test_bounded_face_boxes_equal_the_plain_ones_and_skip_only_boxes_that_cannot_be_the_smallest(seed, grid, start):
+    h, tri, tn, nrm, u, v = _hull_case(seed, grid)
+    ref, got = np.zeros((len(nrm), 4)), np.zeros((len(nrm), 4))
+    mk.face_boxes(h, nrm, u, v, ref)
+    assert ref[:, 3].all()
+    best = float(np.prod(np.ptp(h, axis=0))) if start == "aabb" else np.inf
+    mk.face_boxes_bounded(h, tri, tn, nrm, u, v, best, got)
+    kept = got[:, 3] != -1
+    assert kept[0] or start != np.inf  # from inf, the first face has nothing to beat
+    assert (got[kept, 3] == 1).all()
+    np.testing.assert_array_equal(got[kept], ref[kept])  # the same 2D hulls (silhouette points only): bit-identical
+    vmin = min(ref[:, 0].min(), best)
+    assert (ref[~kept, 0] > vmin * (1 + 1e-6)).all()  # skipped boxes are well above the minimum
 
 
 def _line_end_points_reference(g):

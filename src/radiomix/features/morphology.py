@@ -33,7 +33,12 @@ from skimage.measure import marching_cubes
 
 from radiomix.features.base import Family, FamilyPart, Feature, RoiData
 from radiomix.kernels.moran_kernels import pair_sums
-from radiomix.kernels.morphology_kernels import face_boxes_silhouette, line_end_points, mvee_weights_active
+from radiomix.kernels.morphology_kernels import (
+    face_boxes_bounded,
+    line_end_points,
+    mesh_volume_area,
+    mvee_weights_active,
+)
 from radiomix.kernels.texture_common import bounding_box
 
 # --- the shape object --------------------------------------------------------------------------------------------------
@@ -75,21 +80,26 @@ class Shape:
 
     @cached_property
     def face_corners(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Corner positions (a, b, c), each (m, 3) mm, of the mesh faces (shared by volume and area)."""
+        """Corner positions (a, b, c), each (m, 3) mm, of the mesh faces."""
         v, f = self.mesh
         return v[f[:, 0]], v[f[:, 1]], v[f[:, 2]]
 
     @cached_property
+    def volume_area(self) -> tuple[float, float]:
+        """(V, A) of the mesh in one pass over its faces (kernels.morphology_kernels.mesh_volume_area)."""
+        v, f = self.mesh
+        six_v, two_a = mesh_volume_area(np.ascontiguousarray(v, dtype=np.float64), np.ascontiguousarray(f))
+        return float(abs(six_v) / 6.0), float(0.5 * two_a)
+
+    @cached_property
     def volume(self) -> float:
         """Mesh volume: :math:`V = \\frac{1}{6}\\left|\\sum_f a_f \\cdot (b_f \\times c_f)\\right|`."""
-        a, b, c = self.face_corners
-        return float(abs(np.sum(np.einsum("ij,ij->i", a, np.cross(b, c)))) / 6.0)
+        return self.volume_area[0]
 
     @cached_property
     def area(self) -> float:
         """Mesh area: :math:`A = \\sum_f \\frac{1}{2}|(b_f - a_f) \\times (c_f - a_f)|`."""
-        a, b, c = self.face_corners
-        return float(0.5 * np.sum(np.linalg.norm(np.cross(b - a, c - a), axis=1)))
+        return self.volume_area[1]
 
     @cached_property
     def hull_candidates(self) -> np.ndarray:
@@ -287,6 +297,15 @@ def _min_area_rectangle(pts2: np.ndarray) -> tuple[float, float, float]:
     return float(wu[k] * wv[k]), float(wu[k]), float(wv[k])
 
 
+def _unique_rows(a: np.ndarray) -> np.ndarray:
+    """``np.unique(a, axis=0)`` for a 2D float array (the same rows, in the same lexicographic order), by a lexsort:
+    ~5x faster on a few hundred rows."""
+    s = a[np.lexsort(a.T[::-1])]
+    keep = np.ones(len(s), dtype=bool)
+    keep[1:] = (s[1:] != s[:-1]).any(axis=1)
+    return s[keep]
+
+
 def _ombb(shape: Shape) -> tuple[float, float] | None:
     """(volume, area) of an oriented minimum-volume bounding box of the mesh.
 
@@ -301,7 +320,7 @@ def _ombb(shape: Shape) -> tuple[float, float] | None:
     pts = shape.hull_points
     normals = hull.equations[:, :3]
     lead = normals[np.arange(len(normals)), np.argmax(np.abs(normals), axis=1)]
-    normals = np.unique(np.round(normals * np.sign(lead)[:, None], 9), axis=0)  # n and -n give the same box
+    normals = _unique_rows(np.round(normals * np.sign(lead)[:, None], 9))  # n and -n give the same box
     boxes: list[tuple[float, float]] = []  # (volume, area)
 
     def consider(frame):
@@ -313,7 +332,7 @@ def _ombb(shape: Shape) -> tuple[float, float] | None:
     consider(np.eye(3))
     if shape.covariance_morph is not None:
         consider(np.linalg.eigh(shape.covariance_morph)[1].T)
-    # one box per face normal, all at once in numba (kernels.morphology_kernels.face_boxes_silhouette)
+    # one box per face normal, all at once in numba (kernels.morphology_kernels.face_boxes_bounded)
     nrm = normals / np.linalg.norm(normals, axis=1, keepdims=True)
     helper = np.eye(3)[np.argmin(np.abs(nrm), axis=1)]
     u = np.cross(nrm, helper)
@@ -321,26 +340,27 @@ def _ombb(shape: Shape) -> tuple[float, float] | None:
     v = np.cross(nrm, u)
     res = np.zeros((len(nrm), 4))
     if len(nrm):
-        # the hull's triangles, as indices into pts (= the candidates at hull.vertices)
+        # the hull's triangles, as indices into pts (= the candidates at hull.vertices); the normals whose box cannot
+        # be (or tie with) the smallest are skipped (res[f, 3] = -1), starting from the boxes above as the best so far
         where = np.empty(len(hull.points), dtype=np.int64)
         where[hull.vertices] = np.arange(len(hull.vertices))
-        face_boxes_silhouette(np.ascontiguousarray(pts, dtype=np.float64), np.ascontiguousarray(where[hull.simplices]),
-                              np.ascontiguousarray(hull.equations[:, :3]), np.ascontiguousarray(nrm),
-                              np.ascontiguousarray(u), np.ascontiguousarray(v), res)
-    for f in range(len(nrm)):
-        if res[f, 3]:
-            boxes.append((float(res[f, 0]), float(res[f, 1])))
-        else:  # a degenerate (flat) projection: the NumPy/Qhull path handles it
-            height = float(np.ptp(pts @ nrm[f]))
-            rect, w1, w2 = _min_area_rectangle(np.column_stack([pts @ u[f], pts @ v[f]]))
-            boxes.append((rect * height, float(2 * (rect + w1 * height + w2 * height))))
-    vols = np.array([b[0] for b in boxes])
+        best = min((b[0] for b in boxes if np.isfinite(b[0])), default=np.inf)
+        face_boxes_bounded(np.ascontiguousarray(pts, dtype=np.float64), np.ascontiguousarray(where[hull.simplices]),
+                           np.ascontiguousarray(hull.equations[:, :3]), np.ascontiguousarray(nrm),
+                           np.ascontiguousarray(u), np.ascontiguousarray(v), float(best), res)
+    for f in np.flatnonzero(res[:, 3] == 0):  # a degenerate (flat) projection: the NumPy/Qhull path handles it
+        height = float(np.ptp(pts @ nrm[f]))
+        rect, w1, w2 = _min_area_rectangle(np.column_stack([pts @ u[f], pts @ v[f]]))
+        boxes.append((rect * height, float(2 * (rect + w1 * height + w2 * height))))
+    ok = res[:, 3] > 0
+    vols = np.concatenate([np.array([b[0] for b in boxes]), res[ok, 0]])
+    areas = np.concatenate([np.array([b[1] for b in boxes]), res[ok, 1]])
     if not np.isfinite(vols).any():
         return None
     # several boxes can share the minimum volume (up to round-off): take the smallest area among them, so the result
     # does not depend on the order in which the hull lists its faces
-    tied = vols <= np.nanmin(vols) * (1 + 1e-9)
-    return float(np.nanmin(vols)), float(min(b[1] for b, t in zip(boxes, tied) if t))
+    vmin = np.nanmin(vols)
+    return float(vmin), float(areas[vols <= vmin * (1 + 1e-9)].min())
 
 
 # --- features ----------------------------------------------------------------------------------------------------------

@@ -220,7 +220,9 @@ def pair_sums_parseval(mask: np.ndarray, d: np.ndarray, spacing, *, workers: int
     box = bounding_box(mask)
     mb = mask[box]
     m0, m1, m2 = mb.shape
-    fshape = tuple(_even_fast_len(2 * n) for n in mb.shape)
+    # offsets between two voxels of the box run over -(n - 1) .. n - 1 per axis; on an even period N >= 2 (n - 1) the
+    # offsets n - 1 and -(n - 1) may share the grid point N / 2: the kernel is even, so both get the right weight
+    fshape = tuple(_even_fast_len(max(2, 2 * n - 2)) for n in mb.shape)
     n0, n1, n2 = fshape
     octant = tuple(n // 2 + 1 for n in fshape)
     w_oct = np.empty(octant)
@@ -278,4 +280,6 @@ def pair_sums(mask: np.ndarray, values: np.ndarray, spacing, *, direct_max_voxel
     if n <= direct_max_voxels or grid > fft_max_elements:
         coords = np.argwhere(mask) * np.asarray(spacing, dtype=np.float64)
         return pair_sums_direct(coords, values)
-    return pair_sums_parseval(mask, values, spacing, single=grid >= SINGLE_PRECISION_MIN_ELEMENTS)
+    # small grids: one thread per transform (a thread pool's start costs more than it saves below ~1M elements)
+    return pair_sums_parseval(mask, values, spacing, single=grid >= SINGLE_PRECISION_MIN_ELEMENTS,
+                              workers=-1 if grid >= PARALLEL_MIN_WORK else 1)

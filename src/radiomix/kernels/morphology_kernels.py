@@ -195,6 +195,53 @@ def mvee_weights_active(p, tol, max_iter, refresh):  # pragma: no cover - compil
             loose = tol
 
 
+# --- mesh volume and area ----------------------------------------------------------------------------------------------
+
+
+@numba.njit(cache=True, nogil=True)
+def mesh_volume_area(v, f):  # pragma: no cover - compiled
+    """(sum_f a_f . (b_f x c_f), sum_f |(b_f - a_f) x (c_f - a_f)|) over the triangles ``f`` (m, 3) of the vertices
+    ``v`` (n, 3): six times the signed volume and twice the area of a closed mesh. One pass, no corner arrays; both
+    sums compensated (Kahan), so they agree with NumPy's pairwise sums to round-off (~1e-16 relative)."""
+    vol = 0.0
+    vol_c = 0.0
+    area = 0.0
+    area_c = 0.0
+    for t in range(f.shape[0]):
+        i = f[t, 0]
+        j = f[t, 1]
+        k = f[t, 2]
+        a0 = v[i, 0]
+        a1 = v[i, 1]
+        a2 = v[i, 2]
+        b0 = v[j, 0]
+        b1 = v[j, 1]
+        b2 = v[j, 2]
+        c0 = v[k, 0]
+        c1 = v[k, 1]
+        c2 = v[k, 2]
+        x = a0 * (b1 * c2 - b2 * c1) + a1 * (b2 * c0 - b0 * c2) + a2 * (b0 * c1 - b1 * c0)
+        y = x - vol_c
+        z = vol + y
+        vol_c = (z - vol) - y
+        vol = z
+        e0 = b0 - a0
+        e1 = b1 - a1
+        e2 = b2 - a2
+        g0 = c0 - a0
+        g1 = c1 - a1
+        g2 = c2 - a2
+        n0 = e1 * g2 - e2 * g1
+        n1 = e2 * g0 - e0 * g2
+        n2 = e0 * g1 - e1 * g0
+        x = np.sqrt(n0 * n0 + n1 * n1 + n2 * n2)
+        y = x - area_c
+        z = area + y
+        area_c = (z - area) - y
+        area = z
+    return vol, area
+
+
 # --- convex hull candidates ---------------------------------------------------------------------------------------------
 
 
@@ -382,32 +429,63 @@ def _face_box(f, pts, normals, us, vs, out):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True)
+def face_boxes(pts, normals, us, vs, out):  # pragma: no cover - compiled
+    """For each face normal f (unit, with in-plane unit axes us[f], vs[f]): the box with one axis along the normal and
+    the minimum-area rectangle (one side flush with a 2D hull edge; among equal areas the smallest perimeter) of the
+    projection of all ``pts`` onto the plane. out[f] = (volume, area, rectangle area, ok); ok = 0 when the
+    projection's hull has fewer than 3 vertices (the caller handles those). The plain version of
+    :func:`face_boxes_bounded` (which the family uses), kept as its reference in the tests."""
+    for f in range(normals.shape[0]):
+        _face_box(f, pts, normals, us, vs, out)
+
+
+@numba.njit(cache=True, nogil=True)
 def _rectangle_box(f, x, y, height, hull, out):  # pragma: no cover - compiled
-    """out[f] of :func:`face_boxes` from the projection (x, y), its 2D hull and the height along the normal."""
-    half_pi = np.pi / 2
+    """out[f] of :func:`face_boxes` from the projection (x, y), its 2D hull and the height along the normal. The
+    rotation of each edge is taken without trigonometry: the edge's unit direction turned by a multiple of 90 degrees
+    into [0, 90) degrees gives (cos, sin) of the angle ``arctan2 % (pi/2)`` (within an ulp); the hull's points are
+    gathered once into contiguous arrays."""
     m = hull.size
     if m < 3:
         out[f, 3] = 0.0
         return
+    hx = np.empty(m)
+    hy = np.empty(m)
+    for t in range(m):
+        hx[t] = x[hull[t]]
+        hy[t] = y[hull[t]]
+    amin = np.inf
     areas = np.empty(m)
     perims = np.empty(m)
     wus = np.empty(m)
     wvs = np.empty(m)
     for e in range(m):
-        a = hull[e]
-        b = hull[(e + 1) % m]
-        ang = np.arctan2(y[b] - y[a], x[b] - x[a]) % half_pi
-        c = np.cos(ang)
-        s = np.sin(ang)
+        b = e + 1 if e + 1 < m else 0
+        dx = hx[b] - hx[e]
+        dy = hy[b] - hy[e]
+        r = np.sqrt(dx * dx + dy * dy)
+        c0 = dx / r
+        s0 = dy / r
+        # the angle theta of (dx, dy) in (-pi, pi]; theta mod pi/2 in [0, pi/2): subtract 0, pi/2, pi or -pi/2
+        if dy >= 0.0 and dx > 0.0:  # [0, pi/2)
+            c = c0
+            s = s0
+        elif dy > 0.0:  # [pi/2, pi)
+            c = s0
+            s = -c0
+        elif dx < 0.0:  # pi and [-pi, -pi/2)
+            c = -c0
+            s = -s0
+        else:  # [-pi/2, 0)
+            c = -s0
+            s = c0
         umin = np.inf
         umax = -np.inf
         vmin = np.inf
         vmax = -np.inf
         for t in range(m):
-            px = x[hull[t]]
-            py = y[hull[t]]
-            pu = px * c + py * s
-            pv = -px * s + py * c
+            pu = hx[t] * c + hy[t] * s
+            pv = -hx[t] * s + hy[t] * c
             umin = min(umin, pu)
             umax = max(umax, pu)
             vmin = min(vmin, pv)
@@ -416,7 +494,7 @@ def _rectangle_box(f, x, y, height, hull, out):  # pragma: no cover - compiled
         wvs[e] = vmax - vmin
         areas[e] = wus[e] * wvs[e]
         perims[e] = wus[e] + wvs[e]
-    amin = areas.min()
+        amin = min(amin, areas[e])
     best = -1
     for e in range(m):
         if areas[e] <= amin * (1 + 1e-9) and (best < 0 or perims[e] < perims[best]):
@@ -429,24 +507,36 @@ def _rectangle_box(f, x, y, height, hull, out):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True)
-def face_boxes(pts, normals, us, vs, out):  # pragma: no cover - compiled
-    """For each face normal f (unit, with in-plane unit axes us[f], vs[f]): the box with one axis along the normal and
-    the minimum-area rectangle (one side flush with a 2D hull edge; among equal areas the smallest perimeter) of the
-    projection of all ``pts`` onto the plane. out[f] = (volume, area, rectangle area, ok); ok = 0 when the
-    projection's hull has fewer than 3 vertices (the caller handles those). The plain version of
-    :func:`face_boxes_silhouette` (which the family uses), kept as its reference in the tests."""
-    for f in range(normals.shape[0]):
-        _face_box(f, pts, normals, us, vs, out)
-
-
-@numba.njit(cache=True, nogil=True)
-def face_boxes_silhouette(pts, tri, tri_normals, normals, us, vs, out):  # pragma: no cover - compiled
+def face_boxes_bounded(pts, tri, tri_normals, normals, us, vs, best, out):  # pragma: no cover - compiled
     """:func:`face_boxes` (serial) for the vertices ``pts`` of a convex polytope with triangles ``tri`` (indices into
-    ``pts``) and their outward unit normals ``tri_normals``. The 2D hull of a projection along ``n`` is made of
-    silhouette vertices: a vertex all of whose triangles face one way (every ``n_t . n > 1e-9``, or every one
-    ``< -1e-9``) projects strictly inside the projection of its neighbourhood, so it is dropped before the 2D hull.
-    The kept points keep their order, so the hull, and every box, is exactly the one of :func:`face_boxes`."""
+    ``pts``) and their outward unit normals ``tri_normals``, with two savings.
+
+    Silhouette: the 2D hull of a projection along ``n`` is made of silhouette vertices: a vertex all of whose
+    triangles face one way (every ``n_t . n > 1e-9``, or every one ``< -1e-9``) projects strictly inside the
+    projection of its neighbourhood, so it is dropped before the 2D hull. The kept points keep their order, so the
+    hull, and every box it does not skip, is exactly the one of :func:`face_boxes`.
+
+    Bound: skips the normals whose box cannot be the smallest one: the box along a unit normal ``n`` holds at least
+    ``height(n) * area of the projection along n`` (the projection of the convex polytope is a convex polygon inside
+    the box's rectangle), and that area is ``1/2 sum_t a_t |n_t . n|`` over the triangles (areas ``a_t``, unit
+    normals ``n_t``), from the products the silhouette needs anyway. When that bound exceeds ``(1 + 1e-6)`` times the smallest volume so far (starting from
+    ``best``, the volume of a box known to enclose ``pts``), the 2D hull and the rectangle are skipped and
+    ``out[f, 3] = -1``: such a box is larger than the minimum by more than the 1e-9 within which boxes tie, so neither
+    the minimum volume nor the area chosen among the tied boxes change."""
     n_pts = pts.shape[0]
+    n_tri = tri.shape[0]
+    area = np.empty(n_tri)
+    for t in range(n_tri):
+        a = tri[t, 0]
+        b = tri[t, 1]
+        c = tri[t, 2]
+        e0 = pts[b, 0] - pts[a, 0]
+        e1 = pts[b, 1] - pts[a, 1]
+        e2 = pts[b, 2] - pts[a, 2]
+        g0 = pts[c, 0] - pts[a, 0]
+        g1 = pts[c, 1] - pts[a, 1]
+        g2 = pts[c, 2] - pts[a, 2]
+        area[t] = 0.5 * np.sqrt((e1 * g2 - e2 * g1) ** 2 + (e2 * g0 - e0 * g2) ** 2 + (e0 * g1 - e1 * g0) ** 2)
     x = np.empty(n_pts)
     y = np.empty(n_pts)
     lo = np.empty(n_pts)
@@ -466,12 +556,17 @@ def face_boxes_silhouette(pts, tri, tri_normals, normals, us, vs, out):  # pragm
             hmax = max(hmax, h)
             lo[i] = np.inf
             hi[i] = -np.inf
-        for t in range(tri.shape[0]):
+        projected = 0.0
+        for t in range(n_tri):
             d = tri_normals[t, 0] * n0 + tri_normals[t, 1] * n1 + tri_normals[t, 2] * n2
+            projected += area[t] * abs(d)
             for c in range(3):
                 i = tri[t, c]
                 lo[i] = min(lo[i], d)
                 hi[i] = max(hi[i], d)
+        if (hmax - hmin) * 0.5 * projected > best * (1.0 + 1e-6):
+            out[f, 3] = -1.0
+            continue
         k = 0
         for i in range(n_pts):
             if lo[i] <= 1e-9 and hi[i] >= -1e-9:
@@ -482,6 +577,8 @@ def face_boxes_silhouette(pts, tri, tri_normals, normals, us, vs, out):  # pragm
         for t in range(h2.size):
             hull[t] = sub[h2[t]]
         _rectangle_box(f, x, y, hmax - hmin, hull, out)
+        if out[f, 3] > 0 and out[f, 0] < best:
+            best = out[f, 0]
 
 
 # --- local intensity: moved to kernels.sphere_kernels, names kept here for existing imports ----------------------------
