@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from radiomix.image import Geometry, Image
-from radiomix.io import write_image
+from radiomix.io import read_image, write_image
 from radiomix.kernels import manifest
 
 
@@ -31,9 +31,20 @@ def _run(parts: tuple[str, ...], tmp_path, manifest_file) -> str:
 
 @pytest.fixture
 def image_path(tmp_path):
+    """A test image, after the extraction the checks run has run once here: its kernels are then in numba's disk cache
+    (a fresh checkout compiles them here), so the interpreters below load them, and only loads are recorded."""
+    from radiomix.extract import extract
+    from radiomix.image import Mask
+    from radiomix.settings import Discretisation, Settings
+
     g = Geometry((8, 9, 10), (2.0, 1.0, 1.0))
     rng = np.random.default_rng(3)
-    return write_image(Image(np.round(rng.normal(40.0, 30.0, g.shape)), g), tmp_path / "image.nii.gz")
+    path = write_image(Image(np.round(rng.normal(40.0, 30.0, g.shape)), g), tmp_path / "image.nii.gz")
+    m = np.zeros(g.shape, dtype=np.uint8)
+    m[1:7, 2:8, 2:9] = 1
+    extract(read_image(path), Mask(m, g), Settings(name="t", discretisation=Discretisation(method="fixed_bin_size",
+                                                                                        bin_width=25.0)))
+    return path
 
 
 _EXTRACT = """
@@ -133,15 +144,22 @@ def test_where_the_manifest_lives(monkeypatch, tmp_path):
 
 
 def test_new_signatures_come_first_and_the_list_is_capped(monkeypatch):
-    from radiomix.kernels import moran_kernels
+    # fake kernels of a real (imported) module: two signatures loaded from the cache, one compiled here
+    import types
 
-    moran_kernels._inverse_distance_grid_serial(*(np.zeros(2),) * 3, np.empty((2, 2, 2)))  # held in this process
-    held = manifest.entries([])
-    assert held, "no compiled kernel held in this process"
-    foreign = ("radiomix.not_imported", "kernel", (1.0, 2), held[0][3])
-    first = held[0]
-    out = manifest.entries([foreign, first])
-    assert out[-2:] == [foreign, first]  # the old ones keep their order, after the new ones
-    assert first not in out[:-2]
+    from numba import types as nt
+
+    mod = sys.modules["radiomix.kernels.glcm_kernels"]
+    a, b, c = (nt.int64,), (nt.float64,), (nt.int32,)
+    disp = types.SimpleNamespace(signatures=[a, b, c], stats=types.SimpleNamespace(cache_hits={a: 1, b: 1}))
+    monkeypatch.setattr(manifest, "_kernels", lambda: iter([(mod.__name__, mod, "k", disp)]))
+    stamp = manifest._stamp(mod)
+    held_a, held_b = ((mod.__name__, "k", stamp, s) for s in (a, b))
+    assert manifest.entries([]) == [held_a, held_b]  # the compiled signature (c) is left to the next process
+    foreign = ("radiomix.not_imported", "kernel", (1.0, 2), a)
+    stale = (mod.__name__, "gone", (0.0, 0), a)  # an imported module whose source changed since
+    old_unused = (mod.__name__, "unused", stamp, a)  # current, just not used by this process
+    out = manifest.entries([foreign, held_b, stale, old_unused])
+    assert out == [held_a, foreign, held_b, old_unused]  # new ones first, then the old ones in their order
     monkeypatch.setattr(manifest, "MAX_SIGNATURES", 2)
-    assert len(manifest.entries([foreign, first])) == 2
+    assert manifest.entries([foreign, held_b]) == [held_a, foreign]

@@ -2,17 +2,18 @@
 
 A kernel compiled once is cached on disk, but every fresh process still loads each cached signature on its first call
 (about 5-10 ms each: numba parses the kernel's bitcode and links its object code; a whole original-image extraction
-loads ~15). At exit, :func:`save` writes the signatures the process holds (module, kernel, the source file's stamp,
-numba's signature) to a small manifest next to numba's cache; the next process's warm-up thread
+loads ~15). At exit, :func:`save` writes the signatures the process loaded from the cache (module, kernel, the source
+file's stamp, numba's signature) to a small manifest next to numba's cache; the next process's warm-up thread
 (:func:`radiomix.kernels.start_runtime_warm_up`, started while a large image is decompressed) loads them again with
-``Dispatcher.compile`` before the extraction asks for them.
+``Dispatcher.compile`` before the extraction asks for them. Signatures a process compiled are left to the next one,
+which loads them: that keeps out most kernels that are only ever compiled into their callers.
 
 The manifest only ever names kernels whose cached code is current: an entry whose source file changed since (its
 ``(mtime, size)`` stamp, the one numba's cache index checks too) or that belongs to a module the process has not
 imported is skipped, so the warm-up loads and never compiles. Signatures new to the manifest come first, then the
-ones it held, in their order; at most :data:`MAX_SIGNATURES` are kept. Writes are atomic
-(a temporary file, then a rename) and are skipped when nothing changed. Any problem (a missing, unreadable or foreign
-manifest, an unwritable folder) only means no preloading; the kernels then load on their first call as before.
+ones it held, in their order; at most :data:`MAX_SIGNATURES` are kept. Writes are atomic (a temporary file, then a
+rename) and are skipped when nothing changed. Any problem (a missing, unreadable or foreign manifest, an unwritable
+folder) only means no preloading; the kernels then load on their first call as before.
 
 ``RADIOMIX_KERNEL_MANIFEST`` names the manifest file; ``0`` / ``off`` turns it off.
 """
@@ -115,16 +116,18 @@ def _read_entries(path: Path) -> list[tuple] | None:
 
 
 def entries(old: list[tuple]) -> list[tuple]:
-    """The manifest this process would write over ``old``: (module, kernel, stamp, signature), the signatures it holds
-    that ``old`` lacks first, then ``old``'s in their order, less those whose (imported) source changed since; at most
+    """The manifest this process would write over ``old``: (module, kernel, stamp, signature), the signatures it loaded
+    from numba's cache that ``old`` lacks first, then ``old``'s in their order, less those whose (imported) source changed since; at most
     :data:`MAX_SIGNATURES`."""
     held = {}
     for modname, module, attr, disp in _kernels():
         stamp = _stamp(module)
         if stamp is None:
             continue
+        hits = disp.stats.cache_hits
         for sig in disp.signatures:
-            held[(modname, attr, sig)] = (modname, attr, stamp, sig)
+            if hits.get(sig):  # loaded from numba's cache (see the module docstring)
+                held[(modname, attr, sig)] = (modname, attr, stamp, sig)
     kept = []
     for entry in old:
         key = (entry[0], entry[1], entry[3])
