@@ -79,12 +79,6 @@ class Shape:
         return self.mesh[0]
 
     @cached_property
-    def face_corners(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Corner positions (a, b, c), each (m, 3) mm, of the mesh faces."""
-        v, f = self.mesh
-        return v[f[:, 0]], v[f[:, 1]], v[f[:, 2]]
-
-    @cached_property
     def volume_area(self) -> tuple[float, float]:
         """(V, A) of the mesh in one pass over its faces (kernels.morphology_kernels.mesh_volume_area)."""
         v, f = self.mesh

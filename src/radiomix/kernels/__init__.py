@@ -50,7 +50,8 @@ def start_runtime_warm_up() -> None:
     overlaps decompressing the image, which SimpleITK does without holding the GIL (medium phantom, 30 MB, fresh
     process: 1.4 -> 1.2 s in all, first extraction 0.30 -> 0.11 s). The thread then loads the cached kernels the last
     process used (:mod:`radiomix.kernels.manifest`). A failure here is left to the kernels' own first calls to
-    report. Off with ``RADIOMIX_WARM_UP=0``. A ``fork`` waits for the thread (a child must not inherit numba's locks half taken)."""
+    report. Off with ``RADIOMIX_WARM_UP=0``. A ``fork`` waits for the thread (a child must not inherit numba's locks
+    half taken)."""
     if os.environ.get("RADIOMIX_WARM_UP", "").strip().lower() in ("0", "false", "no", "off"):
         return
     with _WARM_UP_LOCK:
@@ -66,16 +67,23 @@ def _warm_up() -> None:
         _runtime_probe(1)
     except Exception:  # noqa: BLE001 - the first real kernel call reports any problem with numba itself
         return
-    from radiomix.kernels import manifest
+    try:
+        from radiomix.kernels import manifest
 
-    manifest.preload()  # the kernels the last process used (never raises)
+        manifest.preload()  # the kernels the last process used
+    except Exception:  # noqa: BLE001, S110 - no preloading: each kernel loads on its first call, as without it
+        pass
 
 
 def _save_kernel_manifest() -> None:
-    """At exit: record the kernels this process used for the next one's warm-up (:mod:`radiomix.kernels.manifest`)."""
-    from radiomix.kernels import manifest
+    """At exit: record the kernels this process used for the next one's warm-up (:mod:`radiomix.kernels.manifest`);
+    a problem only means no record (never a traceback at exit)."""
+    try:
+        from radiomix.kernels import manifest
 
-    manifest.save()
+        manifest.save()
+    except Exception:  # noqa: BLE001, S110 - see the docstring
+        pass
 
 
 atexit.register(_save_kernel_manifest)

@@ -117,8 +117,8 @@ def _read_entries(path: Path) -> list[tuple] | None:
 
 def entries(old: list[tuple]) -> list[tuple]:
     """The manifest this process would write over ``old``: (module, kernel, stamp, signature), the signatures it loaded
-    from numba's cache that ``old`` lacks first, then ``old``'s in their order, less those whose (imported) source changed since; at most
-    :data:`MAX_SIGNATURES`."""
+    from numba's cache that ``old`` lacks first, then ``old``'s in their order, less those whose (imported) source
+    changed since; at most :data:`MAX_SIGNATURES`."""
     held = {}
     for modname, module, attr, disp in _kernels():
         stamp = _stamp(module)

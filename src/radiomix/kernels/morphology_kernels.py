@@ -519,10 +519,10 @@ def face_boxes_bounded(pts, tri, tri_normals, normals, us, vs, best, out):  # pr
     Bound: skips the normals whose box cannot be the smallest one: the box along a unit normal ``n`` holds at least
     ``height(n) * area of the projection along n`` (the projection of the convex polytope is a convex polygon inside
     the box's rectangle), and that area is ``1/2 sum_t a_t |n_t . n|`` over the triangles (areas ``a_t``, unit
-    normals ``n_t``), from the products the silhouette needs anyway. When that bound exceeds ``(1 + 1e-6)`` times the smallest volume so far (starting from
-    ``best``, the volume of a box known to enclose ``pts``), the 2D hull and the rectangle are skipped and
-    ``out[f, 3] = -1``: such a box is larger than the minimum by more than the 1e-9 within which boxes tie, so neither
-    the minimum volume nor the area chosen among the tied boxes change."""
+    normals ``n_t``), from the products the silhouette needs anyway. When that bound exceeds ``(1 + 1e-6)`` times the
+    smallest volume so far (starting from ``best``, the volume of a box known to enclose ``pts``), the 2D hull and the
+    rectangle are skipped and ``out[f, 3] = -1``: such a box is larger than the minimum by more than the 1e-9 within
+    which boxes tie, so neither the minimum volume nor the area chosen among the tied boxes change."""
     n_pts = pts.shape[0]
     n_tri = tri.shape[0]
     area = np.empty(n_tri)
