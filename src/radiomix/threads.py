@@ -45,14 +45,22 @@ def one_blas_thread():
     threadpoolctl finds the loaded BLAS libraries by scanning the process's shared libraries (~2 ms, on every
     extraction of a threaded ROI); the controller is kept and scanned again only after modules were imported (a new
     library comes with an import)."""
+    controller = blas_controller()
+    return contextlib.nullcontext() if controller is None else controller.limit(limits=1, user_api="blas")
+
+
+def blas_controller():
+    """threadpoolctl's controller of the loaded BLAS libraries (kept, see :func:`one_blas_thread`); ``None`` without
+    threadpoolctl. Building the first one costs ~7 ms (its import and the scan): numba's warm-up thread
+    (:func:`radiomix.kernels.start_runtime_warm_up`) builds it while a large image is read."""
     try:
         from threadpoolctl import ThreadpoolController
     except ImportError:  # pragma: no cover - comes with scikit-learn
-        return contextlib.nullcontext()
+        return None
     n_modules = len(sys.modules)
     if not _BLAS or _BLAS[0][0] != n_modules:
         _BLAS[:] = [(n_modules, ThreadpoolController())]
-    return _BLAS[0][1].limit(limits=1, user_api="blas")
+    return _BLAS[0][1]
 
 
 _POOLS: dict[tuple[str, int], ThreadPoolExecutor] = {}

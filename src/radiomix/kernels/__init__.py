@@ -49,9 +49,10 @@ def start_runtime_warm_up() -> None:
     kernel); :func:`radiomix.io.read_image` calls this before it reads a large compressed file, so that this start
     overlaps decompressing the image, which SimpleITK does without holding the GIL (medium phantom, 30 MB, fresh
     process: 1.4 -> 1.2 s in all, first extraction 0.30 -> 0.11 s). The thread then loads the cached kernels the last
-    process used (:mod:`radiomix.kernels.manifest`). A failure here is left to the kernels' own first calls to
-    report. Off with ``RADIOMIX_WARM_UP=0``. A ``fork`` waits for the thread (a child must not inherit numba's locks
-    half taken)."""
+    process used (:mod:`radiomix.kernels.manifest`) and builds the BLAS controller of threaded extractions
+    (:func:`radiomix.threads.blas_controller`). A failure here is left to the kernels' own first calls to report.
+    Off with ``RADIOMIX_WARM_UP=0``. A ``fork`` waits for the thread (a child must not inherit numba's locks half
+    taken)."""
     if os.environ.get("RADIOMIX_WARM_UP", "").strip().lower() in ("0", "false", "no", "off"):
         return
     with _WARM_UP_LOCK:
@@ -69,8 +70,10 @@ def _warm_up() -> None:
         return
     try:
         from radiomix.kernels import manifest
+        from radiomix.threads import blas_controller
 
         manifest.preload()  # the kernels the last process used
+        blas_controller()  # threaded extractions limit BLAS through it (~7 ms to build the first one)
     except Exception:  # noqa: BLE001, S110 - no preloading: each kernel loads on its first call, as without it
         pass
 
