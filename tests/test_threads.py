@@ -98,3 +98,37 @@ def test_concurrent_extractions_share_the_pools_and_agree(monkeypatch):
         assert [(v.family, v.feature, v.aggregation) for v in values] == [
             (v.family, v.feature, v.aggregation) for v in expected]
         np.testing.assert_array_equal([v.value for v in values], [v.value for v in expected])
+
+
+@pytest.mark.parametrize("limit_from", [1, 10**9])
+def test_threaded_families_limit_blas_only_on_larger_rois(monkeypatch, limit_from):
+    """Threaded ROIs below BLAS_LIMIT_MIN_VOXELS skip the BLAS limit (and its controller's library scan), like the
+    serial path; the values are the same either way."""
+    import importlib
+
+    import numpy as np
+
+    from radiomix.phantoms import lesion_phantom
+    from radiomix.settings import Discretisation, Settings
+
+    ex = importlib.import_module("radiomix.extract")
+    settings = Settings(name="t", discretisation=Discretisation(method="fixed_bin_size", bin_width=25.0))
+    img, mask = lesion_phantom(shape=(24, 48, 48), radius_mm=14.0, seed=0)
+    assert int(mask.array.sum()) >= ex.PARALLEL_MIN_VOXELS_PARTS  # threaded: morphology is among the families
+    monkeypatch.setenv("RADIOMIX_THREADS", "1")
+    serial = ex.extract(img, mask, settings)
+    monkeypatch.setenv("RADIOMIX_THREADS", "2")
+    if ex.family_threads() < 2:
+        pytest.skip("numba has no thread-safe threading layer here: families never run threaded")
+    entered = []
+    real = ex.one_blas_thread
+
+    def counting():
+        entered.append(1)
+        return real()
+
+    monkeypatch.setattr(ex, "one_blas_thread", counting)
+    monkeypatch.setattr(ex, "BLAS_LIMIT_MIN_VOXELS", limit_from)
+    got = ex.extract(img, mask, settings)
+    assert len(entered) == (1 if limit_from == 1 else 0)
+    np.testing.assert_array_equal([v.value for v in got.values], [v.value for v in serial.values])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import threading
@@ -73,6 +74,11 @@ PARALLEL_MIN_VOXELS = 20_000
 #: ... and from this many when a family with a separable part runs (morphology: its Moran/Geary FFTs and compiled
 #: kernels release the GIL; measured on 2 cores: 5k voxels 14.0 vs 16.5 ms, 2k voxels even, 0.5k slower threaded)
 PARALLEL_MIN_VOXELS_PARTS = 4_000
+#: threaded ROIs of at least this many voxels run with BLAS at one thread (see :func:`_threaded_families`); smaller
+#: ones make only BLAS calls too small for a BLAS to thread (3 x 3 eigenvalues, MVEE on a few hundred hull points),
+#: like the serial path, which never limits it. Spares the controller's library scan (1.5-3 ms, and ~8 ms with its
+#: import on a process's first extraction), which a first extraction's lazy imports make the second one repeat.
+BLAS_LIMIT_MIN_VOXELS = PARALLEL_MIN_VOXELS
 #: families ordered longest first on large ROIs, so that the threads finish at about the same time; GLDZM last: it
 #: reuses GLSZM's zone table, and a thread that took it right after GLSZM would wait for the table
 _COST_ORDER = ("morphology", "glrlm", "glszm", "local_intensity", "statistics", "glcm", "ngtdm", "ngldm",
@@ -127,8 +133,8 @@ def _threaded_families(roi, families: list[str], threads: int, errors: dict[str,
     """{family: rows or None (error recorded)}, the families and their separable parts (:class:`FamilyPart`) run as
     tasks on ``threads`` threads, longest first. The calling thread works too: it takes the first task (morphology,
     whose large temporaries then come from the main heap, warm from earlier calls) while a helper starts on the next
-    (morphology's Moran/Geary part). BLAS at one thread meanwhile: its few small calls gain nothing, and idle BLAS
-    threads spinning would steal the families' cores."""
+    (morphology's Moran/Geary part). BLAS at one thread meanwhile on ROIs of :data:`BLAS_LIMIT_MIN_VOXELS` or more:
+    its few small calls gain nothing, and idle BLAS threads spinning would steal the families' cores."""
     rank = {name: i for i, name in enumerate(_COST_ORDER)}
     tasks = []
     for name in sorted(families, key=lambda name: rank.get(name, -1)):
@@ -152,7 +158,7 @@ def _threaded_families(roi, families: list[str], threads: int, errors: dict[str,
 
     n_helpers = min(threads, len(tasks)) - 1
     pool = shared_pool("family", threads - 1)  # kept between calls
-    with one_blas_thread():
+    with one_blas_thread() if roi.values.size >= BLAS_LIMIT_MIN_VOXELS else contextlib.nullcontext():
         first = next(queue)  # taken before the helpers start
         helpers = [pool.submit(drain) for _ in range(n_helpers)]
         drain(first)
