@@ -42,9 +42,9 @@ def one_blas_thread():
     different thread counts would differ in the last bits) and around threaded feature families (their few small
     BLAS calls gain nothing, and idle BLAS threads spinning on a busy machine steal the families' cores).
 
-    threadpoolctl finds the loaded BLAS libraries by scanning the process's shared libraries (~2 ms, on every
-    extraction of a threaded ROI); the controller is kept and scanned again only after modules were imported (a new
-    library comes with an import)."""
+    threadpoolctl finds the loaded BLAS libraries by scanning the process's shared libraries (1.5-3 ms); the controller
+    is kept and scanned again only after modules were imported (a new library comes with an import). Threaded
+    families of ROIs below :data:`radiomix.extract.BLAS_LIMIT_MIN_VOXELS` do not limit BLAS, so they skip it."""
     controller = blas_controller()
     return contextlib.nullcontext() if controller is None else controller.limit(limits=1, user_api="blas")
 

@@ -158,9 +158,8 @@ def stacking_splits(y, groups, n_splits: int, *, stratified: bool, random_state=
 
     ``min(n_splits, number of groups)`` folds, stratified by ``y`` (``StratifiedGroupKFold``) when ``stratified``
     and every class occurs in at least that many groups, else plain ``GroupKFold`` (also when stratification would
-    leave a test fold empty). Groups are
-    shuffled with ``random_state`` (no shuffling when it is None), so the splits are deterministic given it. Fewer than
-    two groups cannot be split and raise ``ValueError``.
+    leave a test fold empty). Groups are shuffled with ``random_state`` (no shuffling when it is None), so the splits
+    are deterministic given it. Fewer than two groups cannot be split and raise ``ValueError``.
     """
     from sklearn.model_selection import GroupKFold, StratifiedGroupKFold
 
