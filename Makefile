@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test test-fast test-slow bench lint clean
+.PHONY: venv kernels demo test test-fast test-slow bench lint clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=python3.x (>= 3.10)"; exit 1; }
@@ -15,20 +15,25 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# The kernels' usual signatures compiled ahead of time for this machine (~1 min once; a no-op while current). Without
+# a C compiler radiomix still works: numba compiles on first use.
+kernels: $(STAMP)
+	$(PY) -m radiomix.kernels.aot || echo "warning: no ahead-of-time kernels; numba's JIT is used instead"
+
 # The whole study on a generated three-site cohort -> demo-output/report.html (DEMO_ARGS="--patients 60" for less)
-demo: $(STAMP)
+demo: kernels
 	$(PY) -m radiomix.demo --out demo-output $(DEMO_ARGS)
 
 # The whole suite: fast tests in parallel, then the slow marker in its own step.
-test: $(STAMP)
+test: kernels
 	$(PY) -m pytest -q -n 2 -m "not slow"
 	$(PY) -m pytest -q -m slow || [ $$? -eq 5 ]
 
-test-fast: $(STAMP)
+test-fast: kernels
 	$(PY) -m pytest -q -n 2 -m "not slow"
 
 # Side-by-side benchmark against the peers (installed once into .bench-venv/). BENCH_ARGS=--quick for a small run.
-bench: $(STAMP)
+bench: kernels
 	test -x .bench-venv/bin/python || benchmarks/setup_peers.sh $(PYTHON)
 	$(PY) benchmarks/run.py $(BENCH_ARGS)
 

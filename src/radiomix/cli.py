@@ -290,6 +290,18 @@ def ibsi(
         print(f"IBSI2: {sum(ok for _, _, ok in p2)}/{len(p2)} reference rows pass")
 
 
+@app.command("build-kernels")
+def build_kernels(
+    out: Path | None = typer.Option(None, help="folder (default: $RADIOMIX_AOT_DIR or the kernels' __pycache__)"),
+    force: bool = typer.Option(False, help="build even when the current build exists"),
+):
+    """Compile the kernels' usual signatures ahead of time for this machine (needs a C compiler; ~1 min), so that
+    processes whose calls they cover never start numba's compiler. `make` runs this after installing."""
+    from radiomix.kernels import aot
+
+    raise typer.Exit(aot.main([*(["--out", str(out)] if out else []), *(["--force"] if force else [])]))
+
+
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:

@@ -22,11 +22,11 @@ one ``(n_features, *box)`` array (keeping one map alive keeps that array).
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
 from radiomix.errors import SettingsError
 from radiomix.image import Image, Mask
+from radiomix.kernels._jit import get_num_threads
 from radiomix.settings import Settings
 
 #: families with voxel-wise maps
@@ -104,7 +104,7 @@ def feature_maps(image: Image, mask: Mask, settings: Settings, kernel_radius: in
     mrg_slot = np.array([slot.get(f"glcm_{n}_3d_merged", -1) for n in names], dtype=np.int64)
     out = np.full((len(out_keys), *shape), np.nan, dtype=np.float32)
     flat = out.reshape(len(out_keys), -1)
-    n_chunks = 8 * numba.get_num_threads()
+    n_chunks = 8 * get_num_threads()
     for b0 in range(0, len(pts), batch_voxels):
         voxel_maps(img, lv, ins_p, pts[b0:b0 + batch_voxels], r, cube, pair_a, pair_b, dir_start,
                    int(roi.n_levels), bool(tex.glcm_symmetric), stat_slot, avg_slot, mrg_slot, flat, n_chunks)

@@ -21,7 +21,8 @@ from radiomix.kernels import manifest
 
 
 def _run(parts: tuple[str, ...], tmp_path, manifest_file) -> str:
-    env = {**os.environ, "RADIOMIX_KERNEL_MANIFEST": str(manifest_file)}
+    # the JIT path: the manifest records what numba loaded (the ahead-of-time build would leave it nothing)
+    env = {**os.environ, "RADIOMIX_KERNEL_MANIFEST": str(manifest_file), "RADIOMIX_AOT": "0"}
     code = "\n".join(textwrap.dedent(p) for p in parts)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=300, env=env, cwd=tmp_path, check=False)

@@ -20,7 +20,7 @@ from radiomix.io import write_image
 def _run(code: str, tmp_path, env_extra: dict | None = None) -> str:
     import os
 
-    env = {**os.environ, **(env_extra or {})}
+    env = {**os.environ, "RADIOMIX_AOT": "0", **(env_extra or {})}  # numba's start is what these tests watch
     out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
                          timeout=300, env=env, cwd=tmp_path, check=False)
     assert out.returncode == 0, out.stderr[-3000:]

@@ -1,5 +1,9 @@
 """Compiled (numba) kernels of the feature families; each is tested against a plain NumPy reference (tests/kernels).
 
+Kernels are defined with :func:`radiomix.kernels._jit.njit`: their usual signatures run from an ahead-of-time build
+(`radiomix build-kernels`, which ``make`` runs; :mod:`radiomix.kernels.aot`) without importing numba, anything else
+through numba's JIT and its disk cache. Importing this package does not import numba.
+
 Importing this package registers one exit hook, :func:`freeze_heap_at_exit`: numba's typing and lowering registries
 leave a few hundred thousand objects on the heap, and the interpreter's last garbage collection at exit walks all of
 them (about 0.35 s on the development machine, a quarter of a small case's run). The hook moves the heap to the
@@ -16,10 +20,12 @@ from __future__ import annotations
 
 import atexit
 import gc
+import logging  # noqa: F401 - before the fork hook below: see there
 import os
+import sys
 import threading
 
-import numba
+from radiomix.kernels._jit import njit
 
 
 def freeze_heap_at_exit() -> None:
@@ -34,7 +40,7 @@ atexit.register(freeze_heap_at_exit)
 # --- numba's runtime, started while an image is read ----------------------------------------------------------------
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _runtime_probe(x):  # pragma: no cover - compiled
     return x + 1
 
@@ -81,6 +87,8 @@ def _warm_up() -> None:
 def _save_kernel_manifest() -> None:
     """At exit: record the kernels this process used for the next one's warm-up (:mod:`radiomix.kernels.manifest`);
     a problem only means no record (never a traceback at exit)."""
+    if "numba" not in sys.modules:
+        return  # every kernel ran from the ahead-of-time build: nothing loaded from numba's cache
     try:
         from radiomix.kernels import manifest
 
@@ -100,4 +108,7 @@ def wait_for_runtime_warm_up() -> None:
 
 
 if hasattr(os, "register_at_fork"):
+    # ``before`` hooks run in reverse order of registration. logging's takes its module lock, which the warm-up
+    # thread needs while it imports numba: it is imported above, so its hook is registered first and runs after this
+    # one, once the thread is done
     os.register_at_fork(before=wait_for_runtime_warm_up)

@@ -10,7 +10,8 @@ matrix also counts the reverse pair (``M + M^T``).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from radiomix.kernels._jit import njit
 
 
 @njit(cache=True, nogil=True)

@@ -8,8 +8,8 @@ the mask. Entry ``[k, i - 1, j - 1]`` counts runs of level ``i`` and length ``j`
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from radiomix.kernels._jit import njit
 from radiomix.kernels.glcm_kernels import shifted
 
 

@@ -68,18 +68,18 @@ def _header() -> dict:
 
 def _kernels():
     """(module name, module, attribute, dispatcher) of every cached numba kernel defined in an imported radiomix
-    module that holds at least one compiled signature (the warm-up's probe aside)."""
-    from numba.core.dispatcher import Dispatcher
-
+    module whose JIT dispatcher holds at least one compiled signature (the warm-up's probe aside)."""
     from radiomix.kernels import _runtime_probe  # the warm-up's own first call: always loaded anyway
+    from radiomix.kernels._jit import KERNELS
 
-    for name, module in list(sys.modules.items()):
-        if module is None or not (name == "radiomix" or name.startswith("radiomix.")):
+    for kernel in list(KERNELS):
+        disp = kernel._dispatcher
+        name = kernel.py_func.__module__
+        module = sys.modules.get(name)
+        if (disp is None or module is None or kernel is _runtime_probe or not disp.signatures
+                or getattr(module, kernel.__name__, None) is not kernel or disp.stats.cache_path is None):
             continue
-        for attr, obj in list(vars(module).items()):
-            if (isinstance(obj, Dispatcher) and obj.signatures and getattr(obj.py_func, "__module__", None) == name
-                    and obj.stats.cache_path is not None and obj is not _runtime_probe):
-                yield name, module, attr, obj
+        yield name, module, kernel.__name__, disp
 
 
 def preload() -> int:
@@ -95,11 +95,26 @@ def preload() -> int:
         if module is None or _stamp(module) != stamp:
             continue  # a changed source: its cached code is stale, and the warm-up must not compile
         try:
-            getattr(module, attr).compile(sig)
+            kernel = getattr(module, attr)
+            if _ahead_of_time(kernel, sig):
+                continue  # its calls run the ahead-of-time build (radiomix.kernels.aot): no need to load it
+            kernel.compile(sig)
         except Exception:  # noqa: BLE001, S112 - the kernel's own first call reports real problems
             continue
         loaded += 1
     return loaded
+
+
+def _ahead_of_time(kernel, sig) -> bool:
+    """Whether the ahead-of-time build holds this signature of the kernel."""
+    from radiomix.kernels import _jit
+
+    table = _jit.aot_functions(getattr(kernel, "qualname", ""))
+    if not table:
+        return False
+    from radiomix.kernels.aot import _json_key
+
+    return _jit._freeze([_json_key(t) for t in sig]) in table
 
 
 def _read_entries(path: Path) -> list[tuple] | None:

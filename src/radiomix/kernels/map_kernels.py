@@ -19,8 +19,9 @@ How the work is kept small per voxel (the cost is dominated by the 13 directiona
 
 from __future__ import annotations
 
-import numba
 import numpy as np
+
+from radiomix.kernels._jit import njit, prange
 
 #: number of statistics features, in ``features.statistics.FEATURES`` order
 N_STATS = 18
@@ -30,7 +31,7 @@ N_GLCM = 25
 _INSERTION_MAX = 64
 
 
-@numba.njit(cache=True, inline="always")
+@njit(cache=True, inline="always")
 def _pct(s, n, q):  # pragma: no cover - compiled
     """Percentile of the sorted s[:n], linear interpolation between order statistics (NumPy 'linear')."""
     h = (n - 1) * q / 100.0
@@ -44,7 +45,7 @@ def _pct(s, n, q):  # pragma: no cover - compiled
     return b - d * (1.0 - t) if t >= 0.5 else a + d * t
 
 
-@numba.njit(cache=True, inline="always")
+@njit(cache=True, inline="always")
 def _sort_head(x, n):  # pragma: no cover - compiled
     """Sort x[:n] in place."""
     if n > _INSERTION_MAX:
@@ -59,14 +60,14 @@ def _sort_head(x, n):  # pragma: no cover - compiled
         x[j + 1] = v
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def _stats(x, n, out):  # pragma: no cover - compiled
     """The 18 statistics features of x[:n] (sorted in place) into out; NaN for n == 0."""
     _sort_head(x, n)
     _stats_sorted(x, n, out)
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def _stats_sorted(s, n, out):  # pragma: no cover - compiled
     """The 18 statistics features of the sorted s[:n] into out."""
     if n == 0:
@@ -135,7 +136,7 @@ def _stats_sorted(s, n, out):  # pragma: no cover - compiled
     out[17] = np.sqrt(en / n)
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def _diff_weights(n_g):  # pragma: no cover - compiled
     """Weights of the grey-level difference t = 0..n_g-1 in the inverse-difference features: rows 1 / (1 + t),
     1 / (1 + t / N_g), 1 / (1 + t^2), 1 / (1 + (t / N_g)^2) and 1 / t^2 (0 for t = 0)."""
@@ -150,7 +151,7 @@ def _diff_weights(n_g):  # pragma: no cover - compiled
     return w
 
 
-@numba.njit(cache=True, inline="always")
+@njit(cache=True, inline="always")
 def _cell(i, j, n, sym, lev, lmin, log2n, l2t, px, py, pd, ps, cmax, asm, sum_ij, hxy):  # pragma: no cover
     """Add the cell (i, j) with count n (of U when sym: the cells (i, j) and (j, i) of U + U^T) to the marginals and
     return the updated (max count, sum of squares, sum of i j n, sum of -n log2(n / T))."""
@@ -172,7 +173,7 @@ def _cell(i, j, n, sym, lev, lmin, log2n, l2t, px, py, pd, ps, cmax, asm, sum_ij
     return max(cmax, v), asm + w * v * v, sum_ij + w * li * lj * v, hxy - w * v * (log2n[int(v)] - l2t)
 
 
-@numba.njit(cache=True, inline="always")
+@njit(cache=True, inline="always")
 def _glcm_sparse(counts, ci, cj, c0, c1, total, sym, k, spare, lev, lmin, lmax, n_g, log2n, rdiff, out, px, py,
                  pd, ps, merge, do_merge):  # pragma: no cover - compiled
     """The 25 GLCM features of an integer count matrix ``counts`` (at least (k + 1) x (k + 1)) into ``out``; returns
@@ -328,7 +329,7 @@ def _glcm_sparse(counts, ci, cj, c0, c1, total, sym, k, spare, lev, lmin, lmax, 
     return True
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def glcm_features(counts, lev, n_g, out):  # pragma: no cover - compiled
     """The 25 GLCM features of the integer count matrix ``counts`` (k x k) over the grey levels ``lev`` (k,) of an
     ``n_g``-level discretisation, into ``out``. Returns False (out untouched) for an empty matrix."""
@@ -379,7 +380,7 @@ def cube_pairs(radius: int, offsets: np.ndarray, padded_shape) -> tuple[np.ndarr
             np.concatenate(pb).astype(np.int64), np.array(start, dtype=np.int64))
 
 
-@numba.njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True)
 def voxel_maps(image, lv, inside, points, radius, cube, pair_a, pair_b, dir_start, n_g, symmetric,
                stat_slot, avg_slot, mrg_slot, out, n_chunks):  # pragma: no cover - compiled
     """Statistics and GLCM features of the kernel around each of ``points`` (M, 3), written straight into the maps.
@@ -399,12 +400,12 @@ def voxel_maps(image, lv, inside, points, radius, cube, pair_a, pair_b, dir_star
         log2n[c] = np.log2(c)
     npts = points.shape[0]
     n_chunks = max(1, min(npts, n_chunks))
-    for ch in numba.prange(n_chunks):
+    for ch in prange(n_chunks):
         _maps_chunk(image, lv, inside, points, ch * npts // n_chunks, (ch + 1) * npts // n_chunks, radius, cube,
                     pair_a, pair_b, dir_start, n_g, symmetric, stat_slot, avg_slot, mrg_slot, out, rdiff, log2n)
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def _maps_chunk(image, lv, inside, points, p0, p1, radius, cube, pair_a, pair_b, dir_start, n_g, symmetric,
                 stat_slot, avg_slot, mrg_slot, out, rdiff, log2n):  # pragma: no cover - compiled
     """:func:`voxel_maps` for ``points[p0:p1]`` (one thread's share; the tables ``rdiff`` and ``log2n`` are shared)."""

@@ -12,10 +12,10 @@ Implementations that must agree within floating-point tolerance:
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 import scipy.fft
 
+from radiomix.kernels._jit import get_num_threads, njit, prange
 from radiomix.kernels.texture_common import bounding_box
 
 #: Work (elements) below which kernels run single-threaded: starting a parallel region costs ~0.1 ms on an idle
@@ -25,12 +25,12 @@ PARALLEL_MIN_WORK = 1_000_000
 # --- Moran's I / Geary's C ---------------------------------------------------------------------------------------------
 
 
-@numba.njit(cache=True, nogil=True, parallel=True, fastmath=True)
+@njit(cache=True, nogil=True, parallel=True, fastmath=True)
 def _pair_sums_direct(coords, d, nthreads):  # pragma: no cover - compiled
     n = coords.shape[0]
     acc = np.zeros((nthreads, 3))
     # interleaved rows balance the triangular loop j > i across threads
-    for t in numba.prange(nthreads):
+    for t in prange(nthreads):
         s_w = 0.0
         s_dd = 0.0
         s_diff = 0.0
@@ -63,12 +63,12 @@ def pair_sums_direct(coords_mm: np.ndarray, d: np.ndarray) -> tuple[float, float
     ``w = 1 / ||r_k - r_k'||`` (positions ``coords_mm`` (N, 3) in mm, values ``d`` (N,)). O(N^2), numba parallel."""
     coords = np.ascontiguousarray(coords_mm, dtype=np.float64)
     dd = np.ascontiguousarray(d, dtype=np.float64)
-    s = _pair_sums_direct(coords, dd, max(1, 4 * numba.get_num_threads()))
+    s = _pair_sums_direct(coords, dd, max(1, 4 * get_num_threads()))
     # the kernel visits unordered pairs once; ordered sums are twice that
     return 2.0 * float(s[0]), 2.0 * float(s[1]), 2.0 * float(s[2])
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _inverse_distance_plane(i, az, ay, ax, out):  # pragma: no cover - compiled
     z2 = az[i] * az[i]
     for j in range(ay.size):
@@ -78,13 +78,13 @@ def _inverse_distance_plane(i, az, ay, ax, out):  # pragma: no cover - compiled
             out[i, j, k] = 1.0 / np.sqrt(r2) if r2 > 0 else 0.0
 
 
-@numba.njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=True)
 def _inverse_distance_grid_parallel(az, ay, ax, out):  # pragma: no cover - compiled
-    for i in numba.prange(az.size):
+    for i in prange(az.size):
         _inverse_distance_plane(i, az, ay, ax, out)
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _inverse_distance_grid_serial(az, ay, ax, out):  # pragma: no cover - compiled
     for i in range(az.size):
         _inverse_distance_plane(i, az, ay, ax, out)
@@ -168,7 +168,7 @@ def _half_spectrum_weights(n_last: int) -> np.ndarray:
     return w
 
 
-@numba.njit(cache=True, nogil=True, fastmath=True)
+@njit(cache=True, nogil=True, fastmath=True)
 def _spectral_dots3(w_hat, wl, a, b, c, j0, n1, out):  # pragma: no cover - compiled
     """Adds to ``out`` the sums over a block of the spectrum of ``W_k |A_k|^2``, ``W_k Re(conj(A_k) B_k)`` and
     ``W_k |C_k|^2``. ``a``, ``b``, ``c`` (n0, nj, n2//2+1): rows ``j0 .. j0+nj`` (of ``n1``) of axis 1 of rfft

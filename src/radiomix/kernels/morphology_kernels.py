@@ -7,8 +7,9 @@ The local means of the intensity peaks live in :mod:`radiomix.kernels.sphere_ker
 
 from __future__ import annotations
 
-import numba
 import numpy as np
+
+from radiomix.kernels._jit import njit
 
 #: tolerance at which mvee_weights_active grows its active set before converging to the requested one
 LOOSE = 1e-3
@@ -16,7 +17,7 @@ LOOSE = 1e-3
 # --- minimum-volume enclosing ellipsoid ---------------------------------------------------------------------------------
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _mvee_m(q, u):  # pragma: no cover - compiled
     n, d1 = q.shape
     x = np.zeros((d1, d1))
@@ -35,7 +36,7 @@ def _mvee_m(q, u):  # pragma: no cover - compiled
     return xi, m
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _mvee_extremes(u, m):  # pragma: no cover - compiled
     """(argmax m (the first; a NaN counts as the maximum, as in ``np.argmax``), argmin of m over u > 0 (the first))."""
     j_up = 0
@@ -48,7 +49,7 @@ def _mvee_extremes(u, m):  # pragma: no cover - compiled
     return j_up, j_dn
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _mvee_loop(q, u, tol, max_iter, refresh):  # pragma: no cover - compiled
     """The loop of :func:`mvee_weights` on the lifted points ``q`` (n, d + 1) from the weights ``u`` (updated in
     place). Returns (m, iterations)."""
@@ -115,7 +116,7 @@ def _mvee_loop(q, u, tol, max_iter, refresh):  # pragma: no cover - compiled
     return m, it
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def mvee_weights(p, tol, max_iter, refresh):  # pragma: no cover - compiled
     """Dual weights ``u`` and the final ``m_k = q_k^T X(u)^{-1} q_k`` of Khachiyan's algorithm with the
     Wolfe-Atwood away steps of Todd and Yildirim (2007), for the points ``p`` (n, dim) (centred), from uniform weights.
@@ -131,7 +132,7 @@ def mvee_weights(p, tol, max_iter, refresh):  # pragma: no cover - compiled
     return u, m, it
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def mvee_weights_active(p, tol, max_iter, refresh):  # pragma: no cover - compiled
     """:func:`mvee_weights` with an active set: the loop runs on a few points only (the extreme points along the 3
     axes, 6 face diagonals and 4 body diagonals, uniform weights to start), and when it has converged there, every
@@ -198,7 +199,7 @@ def mvee_weights_active(p, tol, max_iter, refresh):  # pragma: no cover - compil
 # --- mesh volume and area ----------------------------------------------------------------------------------------------
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def mesh_volume_area(v, f):  # pragma: no cover - compiled
     """(sum_f a_f . (b_f x c_f), sum_f |(b_f - a_f) x (c_f - a_f)|) over the triangles ``f`` (m, 3) of the vertices
     ``v`` (n, 3): six times the signed volume and twice the area of a closed mesh. One pass, no corner arrays; both
@@ -250,7 +251,7 @@ LINE_KEYS = np.array([[[0, 1, 0], [0, 0, 1]], [[1, 0, 0], [0, 0, 1]], [[1, 0, 0]
                       [[1, 1, 0], [0, 1, -1]]], dtype=np.int64)
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _line_end_points(g, dirs, keys):  # pragma: no cover - compiled
     n = g.shape[0]
     keep = np.ones(n, dtype=np.bool_)
@@ -306,7 +307,7 @@ def line_end_points(grid_points: np.ndarray) -> np.ndarray:
 # --- oriented minimum bounding box ------------------------------------------------------------------------------------
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _hull2d(x, y):  # pragma: no cover - compiled
     """Indices of the 2D convex hull of (x, y), counter-clockwise, collinear points left out (monotone chain)."""
     n = x.size
@@ -345,7 +346,7 @@ def _hull2d(x, y):  # pragma: no cover - compiled
     return hull[:max(k - 1, 0)]
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _hull2d_filtered(x, y):  # pragma: no cover - compiled
     """:func:`_hull2d` after dropping the points strictly inside the octagon of the extreme points along x, y, x + y
     and x - y (Akl-Toussaint), with a safety margin. Those points are not on the hull, and the kept points keep their
@@ -405,7 +406,7 @@ def _hull2d_filtered(x, y):  # pragma: no cover - compiled
     return out
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _face_box(f, pts, normals, us, vs, out):  # pragma: no cover - compiled
     """One row of :func:`face_boxes`."""
     n = pts.shape[0]
@@ -422,7 +423,7 @@ def _face_box(f, pts, normals, us, vs, out):  # pragma: no cover - compiled
     _rectangle_box(f, x, y, hmax - hmin, _hull2d_filtered(x, y), out)
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def face_boxes(pts, normals, us, vs, out):  # pragma: no cover - compiled
     """For each face normal f (unit, with in-plane unit axes us[f], vs[f]): the box with one axis along the normal and
     the minimum-area rectangle (one side flush with a 2D hull edge; among equal areas the smallest perimeter) of the
@@ -433,7 +434,7 @@ def face_boxes(pts, normals, us, vs, out):  # pragma: no cover - compiled
         _face_box(f, pts, normals, us, vs, out)
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _rectangle_box(f, x, y, height, hull, out):  # pragma: no cover - compiled
     """out[f] of :func:`face_boxes` from the projection (x, y), its 2D hull and the height along the normal. The
     rotation of each edge is taken without trigonometry: the edge's unit direction turned by a multiple of 90 degrees
@@ -500,7 +501,7 @@ def _rectangle_box(f, x, y, height, hull, out):  # pragma: no cover - compiled
     out[f, 3] = 1.0
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def face_boxes_bounded(pts, tri, tri_normals, normals, us, vs, best, out):  # pragma: no cover - compiled
     """:func:`face_boxes` (serial) for the vertices ``pts`` of a convex polytope with triangles ``tri`` (indices into
     ``pts``) and their outward unit normals ``tri_normals``, with two savings.

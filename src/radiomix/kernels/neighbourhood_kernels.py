@@ -14,8 +14,8 @@ into one 3D matrix. Fast numba kernels and plain NumPy references return identic
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from radiomix.kernels._jit import njit
 from radiomix.kernels.texture_common import bounding_box
 
 

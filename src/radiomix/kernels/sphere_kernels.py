@@ -10,8 +10,9 @@ than it saves on a busy 2-core machine.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
+
+from radiomix.kernels._jit import njit, prange
 
 # --- local intensity ---------------------------------------------------------------------------------------------------
 
@@ -25,7 +26,7 @@ def sphere_offsets(spacing, radius_mm: float) -> np.ndarray:
     return np.ascontiguousarray(off[r <= radius_mm * (1 + 1e-9)], dtype=np.int64)
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _sphere_means_at(image, points, offsets):  # pragma: no cover - compiled
     nz, ny, nx = image.shape
     out = np.empty(points.shape[0])
@@ -62,7 +63,7 @@ def sphere_runs(offsets: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.column_stack((off[first, 0], off[first, 1], off[first, 2], off[last, 2])))
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _row_prefix_sums(image):  # pragma: no cover - compiled
     nz, ny, nx = image.shape
     cs = np.zeros((nz, ny, nx + 1))
@@ -75,7 +76,7 @@ def _row_prefix_sums(image):  # pragma: no cover - compiled
     return cs
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _runs_extent(runs):  # pragma: no cover - compiled
     """Voxel count of the sphere given as x-runs ``runs`` (dz, dy, dx_start, dx_end) and its extent:
     (count, dz_lo, dz_hi, dy_lo, dy_hi, dx_lo, dx_hi), the offset ranges always containing 0."""
@@ -97,7 +98,7 @@ def _runs_extent(runs):  # pragma: no cover - compiled
     return k_all, dz_lo, dz_hi, dy_lo, dy_hi, dx_lo, dx_hi
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _interior_row_sums(cs, z0, y0, xa, w, runs):  # pragma: no cover - compiled
     """Sphere sums at the ``w`` voxels (z0, y0, xa..xa+w-1), whose spheres all lie inside the image, run by run over
     the row prefix sums ``cs``; 1D views indexed from 0 (no negative-index wrap-around), so the loop vectorises."""
@@ -114,7 +115,7 @@ def _interior_row_sums(cs, z0, y0, xa, w, runs):  # pragma: no cover - compiled
     return acc
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _clipped_mean(cs, z0, y0, x0, runs):  # pragma: no cover - compiled
     """Mean over the part of the sphere at (z0, y0, x0) inside the image (runs clipped at the borders)."""
     nz, ny, nx1 = cs.shape
@@ -134,16 +135,16 @@ def _clipped_mean(cs, z0, y0, x0, runs):  # pragma: no cover - compiled
     return s / c
 
 
-@numba.njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=True)
 def _sphere_means_runs(cs, points, runs):  # pragma: no cover - compiled
     """Sphere means at ``points`` (n, 3), one point per parallel iteration (see :func:`_clipped_mean`)."""
     out = np.empty(points.shape[0])
-    for p in numba.prange(points.shape[0]):
+    for p in prange(points.shape[0]):
         out[p] = _clipped_mean(cs, points[p, 0], points[p, 1], points[p, 2], runs)
     return out
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _sphere_means_rows(cs, points, runs, starts):  # pragma: no cover - compiled
     """:func:`_sphere_means_runs` for groups of points sharing (z, y) (``points[starts[g]:starts[g + 1]]``). A group
     whose spheres all lie inside the image is done run by run over the x span of the group (a contiguous, vectorisable
@@ -175,7 +176,7 @@ def _sphere_means_rows(cs, points, runs, starts):  # pragma: no cover - compiled
     return out
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _sphere_means_mask_rows(cs, mask, row_z, row_y, row_start, runs, n_out):  # pragma: no cover - compiled
     """The means of :func:`_sphere_means_rows` at every voxel of ``mask``, in raster (``np.argwhere``) order, rows
     (z, y) holding mask voxels given by ``row_z``, ``row_y`` and their first output index ``row_start``."""

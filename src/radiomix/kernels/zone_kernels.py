@@ -19,8 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
 
+from radiomix.kernels._jit import njit
 from radiomix.kernels.texture_common import bounding_box
 
 

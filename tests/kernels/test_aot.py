@@ -1,0 +1,128 @@
+"""The ahead-of-time build of the kernels (radiomix.kernels.aot, radiomix.kernels._jit): a process whose kernel calls
+it covers never imports numba, and it computes exactly what numba's JIT computes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from radiomix.kernels import _jit, aot
+
+# an original-image extraction (all families) and the filter bank on a 5k-voxel lesion, in a fresh process; prints
+# the values, and whether numba was imported and which build ran
+_EXTRACT = """
+import json, sys
+import numpy as np
+from radiomix.extract import extract
+from radiomix.filters.spec import FilterSpec
+from radiomix.image import Image, Mask
+from radiomix.kernels import _jit
+from radiomix.settings import Discretisation, Settings
+
+rng = np.random.default_rng(7)
+n = {size}
+z, y, x = np.mgrid[:n, :2 * n, :2 * n]
+lesion = ((z - n / 2) / (0.4 * n)) ** 2 + ((y - n) / (0.7 * n)) ** 2 + ((x - n) / (0.65 * n)) ** 2 <= 1
+arr = (40 + 30 * np.sin(x / 3.0) + rng.normal(0, 25, lesion.shape)).astype(np.int16)
+img = Image.from_array(arr, spacing=(2.0, 1.0, 1.0))
+mask = Mask(lesion.astype(np.uint8), img.geometry)
+base = Settings(name="t", discretisation=Discretisation(method="fixed_bin_size", bin_width=25.0))
+out = {{}}
+for fv in extract(img, mask, base).values:
+    out[fv.column] = fv.value
+specs = (FilterSpec(kind="log", sigma_mm=2.0), FilterSpec(kind="wavelet", wavelet="coif1", subband="HLH", level=1))
+filt = base.replace(families=(), filters=specs, filter_families=("statistics", "glcm", "glszm", "ngldm"))
+for fv in extract(img, mask, filt).values:
+    out[fv.column] = fv.value
+print(json.dumps({{"numba": "numba" in sys.modules, "build": _jit.loaded_build(),
+                  "values": {{k: repr(v) for k, v in out.items()}}}}))
+"""
+
+
+def _run(code: str, **env) -> tuple[dict, str]:
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=600,
+                          env={**os.environ, **env}, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1]), proc.stderr
+
+
+@pytest.mark.parametrize(("value", "numba_type"), [
+    (np.zeros(4, np.int32), "Array(int32, 1, 'C')"),
+    (np.zeros((3, 4), np.float64), "Array(float64, 2, 'C')"),
+    (np.zeros((3, 4, 5), np.complex64)[:, :, ::2], "Array(complex64, 3, 'A')"),
+    (np.zeros((3, 4), np.float64, order="F"), "Array(float64, 2, 'F')"),
+    (np.zeros((2, 2, 2), bool), "Array(boolean, 3, 'C')"),
+    (True, "boolean"), (np.bool_(False), "boolean"),
+    (7, "int64"), (np.int64(7), "int64"), (np.int32(7), "int32"),
+    (2.5, "float64"), (np.float32(2.5), "float32"),
+    ((1, 2, 3), "UniTuple(int64, 3)"),
+    (np.uint16, "NumberClass(uint16)"),
+])
+def test_a_call_and_the_build_key_arguments_alike(value, numba_type):
+    """The key of a call's argument (no numba) equals the key the build records for the numba type it is typed as."""
+    assert _jit._freeze([aot._json_key(aot._arg_types(numba_type)[0])]) == _jit.arg_key((value,))
+    import numba
+
+    assert str(numba.typeof(value)).startswith(str(aot._arg_types(numba_type)[0]).split("(")[0])
+
+
+def test_a_readonly_array_does_not_take_a_writable_signature():
+    ro = np.zeros(3, np.int32)
+    ro.flags.writeable = False
+    assert _jit.arg_key((ro,)) != _jit._freeze([aot._json_key(aot._arg_types("Array(int32, 1, 'C')")[0])])
+    assert _jit.arg_key((object(),)) == (None,)
+
+
+def test_every_signature_names_a_serial_kernel():
+    for qualname, signatures in aot.SIGNATURES.items():
+        kernel = aot._kernel(qualname)
+        assert isinstance(kernel, _jit.Kernel), qualname
+        assert not kernel.options.get("parallel"), qualname
+        for text in signatures:
+            assert len(aot._arg_types(text)) == kernel.py_func.__code__.co_argcount, (qualname, text)
+
+
+def test_without_a_build_the_kernels_take_the_jit(tmp_path):
+    res, _ = _run(_EXTRACT.format(size=20), RADIOMIX_AOT_DIR=str(tmp_path))
+    assert res["numba"] and res["build"] is None and len(res["values"]) > 150
+
+
+def test_a_broken_build_warns_names_the_file_and_takes_the_jit(tmp_path):
+    name = _jit.module_name(_jit.build_key())
+    import importlib.machinery
+
+    so = tmp_path / f"{name}{importlib.machinery.EXTENSION_SUFFIXES[0]}"
+    so.write_bytes(b"not a shared library")
+    (tmp_path / f"{name}.json").write_text(json.dumps({"module": name, "exports": []}))
+    res, err = _run(_EXTRACT.format(size=20), RADIOMIX_AOT_DIR=str(tmp_path))
+    assert res["numba"] and res["build"] is None
+    assert "could not be loaded" in err and str(so) in err
+    jit, _ = _run(_EXTRACT.format(size=20), RADIOMIX_AOT="0")
+    assert res["values"] == jit["values"]
+
+
+@pytest.mark.slow
+def test_the_build_runs_without_numba_and_equals_the_jit_bit_for_bit(tmp_path):
+    """Built here from the current source: an extraction (all families, and a filter bank) meets only signatures the
+    build holds, so numba is never imported; every value equals the JIT's exactly (a small and a larger ROI: the
+    double- and single-precision Moran paths)."""
+    proc = subprocess.run([sys.executable, "-m", "radiomix.kernels.aot", "--out", str(tmp_path)], capture_output=True,
+                          text=True, timeout=900, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert aot.current_build(tmp_path) is not None
+    again = subprocess.run([sys.executable, "-m", "radiomix.kernels.aot", "--out", str(tmp_path)],
+                           capture_output=True, text=True, timeout=120, check=True)
+    assert "up to date" in again.stdout
+    for size in (20, 56):  # Moran's transforms in double, then (a box of ~175k voxels) in single precision
+        built, _ = _run(_EXTRACT.format(size=size), RADIOMIX_AOT_DIR=str(tmp_path))
+        jit, _ = _run(_EXTRACT.format(size=size), RADIOMIX_AOT="0")
+        assert not built["numba"], "an extraction called a kernel signature the build does not hold"
+        assert built["build"] == _jit.module_name(_jit.build_key())
+        assert jit["numba"] and jit["build"] is None
+        assert built["values"] == jit["values"]
