@@ -126,3 +126,20 @@ def test_the_build_runs_without_numba_and_equals_the_jit_bit_for_bit(tmp_path):
         assert built["build"] == _jit.module_name(_jit.build_key())
         assert jit["numba"] and jit["build"] is None
         assert built["values"] == jit["values"]
+    # reading a large compressed image with the build: the warm-up thread loads it and never starts numba
+    image = tmp_path / "image.nii.gz"
+    warm = f"""
+import sys
+import numpy as np
+import SimpleITK as sitk
+import radiomix.io
+import radiomix.kernels as k
+sitk.WriteImage(sitk.GetImageFromArray(np.zeros((4, 5, 6), np.int16)), {str(image)!r})
+radiomix.io.WARM_UP_MIN_GZ_BYTES = 0
+radiomix.io.read_image({str(image)!r})
+k.wait_for_runtime_warm_up()
+from radiomix.kernels import _jit
+print(json.dumps({{"numba": "numba" in sys.modules, "build": _jit.loaded_build(), "threads": len(k._WARM_UP)}}))
+"""
+    res, _ = _run("import json\n" + warm, RADIOMIX_AOT_DIR=str(tmp_path))
+    assert res == {"numba": False, "build": _jit.module_name(_jit.build_key()), "threads": 1}
