@@ -66,8 +66,8 @@ def read_image(path, spacing=None, *, series_uid: str | None = None, suv: str | 
     """Read an image: an ITK file, a ``.npy`` array (needs ``spacing`` (z, y, x) mm), or a DICOM series (a folder, or a
     ``.dcm`` file of the series; ``series_uid`` picks one when the folder holds several; PET becomes SUV).
 
-    Reading a large compressed file starts numba's runtime (or loads the ahead-of-time kernels) on a background thread meanwhile
-    (:func:`radiomix.kernels.start_runtime_warm_up`)."""
+    Reading a large compressed file starts numba's runtime (or loads the ahead-of-time kernels) on a background
+    thread meanwhile (:func:`radiomix.kernels.start_runtime_warm_up`)."""
     p = Path(path)
     dicom = p.is_dir() or _is_dicom_file(p)
     if not dicom and _long_gil_free_read(p):
