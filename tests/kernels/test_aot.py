@@ -89,6 +89,26 @@ def test_every_signature_names_a_serial_kernel():
             assert len(aot._arg_types(text)) == kernel.py_func.__code__.co_argcount, (qualname, text)
 
 
+def test_a_large_inverse_distance_grid_runs_serially_until_numba_is_loaded(monkeypatch):
+    """Before numba is loaded the grid takes the serial kernel (the build has it; no start-up for a parallel one);
+    planes are independent, so both kernels give the same values."""
+    from radiomix.kernels import moran_kernels as mo
+
+    axes = [np.arange(n, dtype=np.float64) * s for n, s in zip((12, 300, 301), (2.5, 0.75, 0.7))]
+    assert 12 * 300 * 301 > mo.PARALLEL_MIN_WORK
+    calls = []
+    for name in ("_inverse_distance_grid_serial", "_inverse_distance_grid_parallel"):
+        kernel = getattr(mo, name)
+        monkeypatch.setattr(mo, name, lambda *a, k=kernel, n=name: (calls.append(n), k(*a))[1])
+    out = {}
+    for loaded in (False, True):
+        monkeypatch.setattr(mo, "jit_loaded", lambda v=loaded: v)
+        out[loaded] = np.empty((12, 300, 301))
+        mo._inverse_distance_grid(*axes, out[loaded])
+    assert calls == ["_inverse_distance_grid_serial", "_inverse_distance_grid_parallel"]
+    assert np.array_equal(out[False], out[True])
+
+
 def test_without_a_build_the_kernels_take_the_jit(tmp_path):
     res, _ = _run(_EXTRACT.format(size=20), RADIOMIX_AOT_DIR=str(tmp_path))
     assert res["numba"] and res["build"] is None and len(res["values"]) > 150

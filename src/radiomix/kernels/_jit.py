@@ -287,3 +287,8 @@ def get_num_threads() -> int:
     import numba
 
     return numba.get_num_threads()
+
+
+def jit_loaded() -> bool:
+    """Whether numba is imported in this process (a parallel kernel then costs no start-up)."""
+    return "numba" in sys.modules
