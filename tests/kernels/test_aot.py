@@ -110,7 +110,7 @@ def test_a_large_inverse_distance_grid_runs_serially_until_numba_is_loaded(monke
 
 
 def test_without_a_build_the_kernels_take_the_jit(tmp_path):
-    res, _ = _run(_EXTRACT.format(size=20), RADIOMIX_AOT_DIR=str(tmp_path))
+    res, _ = _run(_EXTRACT.format(size=20), RADIOMIX_AOT_DIR=str(tmp_path), RADIOMIX_AOT="1")
     assert res["numba"] and res["build"] is None and len(res["values"]) > 150
 
 
@@ -121,7 +121,7 @@ def test_a_broken_build_warns_names_the_file_and_takes_the_jit(tmp_path):
     so = tmp_path / f"{name}{importlib.machinery.EXTENSION_SUFFIXES[0]}"
     so.write_bytes(b"not a shared library")
     (tmp_path / f"{name}.json").write_text(json.dumps({"module": name, "exports": []}))
-    res, err = _run(_EXTRACT.format(size=20), RADIOMIX_AOT_DIR=str(tmp_path))
+    res, err = _run(_EXTRACT.format(size=20), RADIOMIX_AOT_DIR=str(tmp_path), RADIOMIX_AOT="1")
     assert res["numba"] and res["build"] is None
     assert "could not be loaded" in err and str(so) in err
     jit, _ = _run(_EXTRACT.format(size=20), RADIOMIX_AOT="0")
@@ -142,7 +142,7 @@ def test_the_build_runs_without_numba_and_equals_the_jit_bit_for_bit(tmp_path):
                            capture_output=True, text=True, timeout=120, check=True)
     assert "up to date" in again.stdout
     for size in (20, 56):  # Moran's transforms in double, then (a box of ~175k voxels) in single precision
-        built, _ = _run(_EXTRACT.format(size=size), RADIOMIX_AOT_DIR=str(tmp_path))
+        built, _ = _run(_EXTRACT.format(size=size), RADIOMIX_AOT_DIR=str(tmp_path), RADIOMIX_AOT="1")
         jit, _ = _run(_EXTRACT.format(size=size), RADIOMIX_AOT="0")
         assert not built["numba"], "an extraction called a kernel signature the build does not hold"
         assert built["build"] == _jit.module_name(_jit.build_key())
@@ -163,5 +163,5 @@ k.wait_for_runtime_warm_up()
 from radiomix.kernels import _jit
 print(json.dumps({{"numba": "numba" in sys.modules, "build": _jit.loaded_build(), "threads": len(k._WARM_UP)}}))
 """
-    res, _ = _run("import json\n" + warm, RADIOMIX_AOT_DIR=str(tmp_path))
+    res, _ = _run("import json\n" + warm, RADIOMIX_AOT_DIR=str(tmp_path), RADIOMIX_AOT="1")
     assert res == {"numba": False, "build": _jit.module_name(_jit.build_key()), "threads": 1}

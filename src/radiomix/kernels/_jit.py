@@ -118,6 +118,7 @@ def materialize() -> None:
         if not todo:
             return
         snapshots: dict[str, dict] = {}
+        made: dict[Kernel, object] = {}
         for k in todo:  # each compiles a copy of its function whose globals are a snapshot of its module's ...
             fn = k.py_func
             g = snapshots.setdefault(fn.__module__, dict(fn.__globals__))
@@ -125,13 +126,17 @@ def materialize() -> None:
             copy.__kwdefaults__ = fn.__kwdefaults__
             copy.__qualname__ = fn.__qualname__
             copy.__doc__ = fn.__doc__
-            k._dispatcher = numba.njit(**k.options)(copy)
+            made[k] = numba.njit(**k.options)(copy)
         for g in snapshots.values():  # ... in which kernels are their dispatchers and prange is numba's
             for key, value in g.items():
-                if isinstance(value, Kernel) and value._dispatcher is not None:
-                    g[key] = value._dispatcher
+                if isinstance(value, Kernel):
+                    dispatcher = made.get(value) or value._dispatcher
+                    if dispatcher is not None:
+                        g[key] = dispatcher
                 elif value is prange:
                     g[key] = numba.prange
+        for k, dispatcher in made.items():  # published last: another thread never compiles a half-made snapshot
+            k._dispatcher = dispatcher
 
 
 # --- the ahead-of-time build --------------------------------------------------------------------------------------
