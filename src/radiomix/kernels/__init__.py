@@ -57,9 +57,10 @@ def start_runtime_warm_up() -> None:
     process: 1.4 -> 1.2 s in all, first extraction 0.30 -> 0.11 s). The thread then loads the cached kernels the last
     process used (:mod:`radiomix.kernels.manifest`) and builds the BLAS controller of threaded extractions
     (:func:`radiomix.threads.blas_controller`). With an ahead-of-time build (:mod:`radiomix.kernels.aot`) the thread
-    only loads it and builds the BLAS controller: numba starts when a kernel first needs the JIT (medium phantom, first
-    extraction 0.07-0.23 -> 0.05-0.06 s; large 0.43-0.65 -> 0.63-1.05 s, its parallel Moran kernel needs numba). A
-    failure here is left to the kernels' own first calls to report.
+    only loads it and builds the BLAS controller: numba starts when a kernel first needs the JIT, which no
+    original-image extraction of the benchmark's phantoms does (medium phantom, first extraction 0.07-0.23 -> 0.05-0.06
+    s: starting numba here held the GIL into a short read's extraction). A failure here is left to the kernels' own
+    first calls to report.
     Off with ``RADIOMIX_WARM_UP=0``. A ``fork`` waits for the thread (a child must not inherit numba's locks half
     taken)."""
     if os.environ.get("RADIOMIX_WARM_UP", "").strip().lower() in ("0", "false", "no", "off"):
@@ -77,8 +78,8 @@ def _warm_up() -> None:
 
     _jit.aot_functions(_runtime_probe.qualname)  # loads the ahead-of-time build, if there is one
     if _jit.loaded_build() is not None:
-        # the ahead-of-time build covers the usual signatures: numba starts only if a kernel needs the JIT (a
-        # parallel one on a large ROI); starting it here anyway would hold the GIL into a short read's extraction
+        # the ahead-of-time build covers the usual signatures: numba starts only if a kernel needs the JIT (the
+        # parallel ones: voxel maps, Moran's direct sums on ROIs of <= 4,000 voxels)
         try:
             from radiomix.threads import blas_controller
 

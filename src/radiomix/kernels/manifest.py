@@ -95,26 +95,11 @@ def preload() -> int:
         if module is None or _stamp(module) != stamp:
             continue  # a changed source: its cached code is stale, and the warm-up must not compile
         try:
-            kernel = getattr(module, attr)
-            if _ahead_of_time(kernel, sig):
-                continue  # its calls run the ahead-of-time build (radiomix.kernels.aot): no need to load it
-            kernel.compile(sig)
+            getattr(module, attr).compile(sig)
         except Exception:  # noqa: BLE001, S112 - the kernel's own first call reports real problems
             continue
         loaded += 1
     return loaded
-
-
-def _ahead_of_time(kernel, sig) -> bool:
-    """Whether the ahead-of-time build holds this signature of the kernel."""
-    from radiomix.kernels import _jit
-
-    table = _jit.aot_functions(getattr(kernel, "qualname", ""))
-    if not table:
-        return False
-    from radiomix.kernels.aot import _json_key
-
-    return _jit._freeze([_json_key(t) for t in sig]) in table
 
 
 def _read_entries(path: Path) -> list[tuple] | None:
