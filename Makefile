@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-# The kernels' usual signatures compiled ahead of time for this machine (~1 min once; a no-op while current). Without
+# The kernels' usual signatures compiled ahead of time for this machine (~20-45 s once; a no-op while current). Without
 # a C compiler radiomix still works: numba compiles on first use.
 kernels: $(STAMP)
 	$(PY) -m radiomix.kernels.aot || echo "warning: no ahead-of-time kernels; numba's JIT is used instead"

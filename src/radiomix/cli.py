@@ -295,7 +295,7 @@ def build_kernels(
     out: Path | None = typer.Option(None, help="folder (default: $RADIOMIX_AOT_DIR or the kernels' __pycache__)"),
     force: bool = typer.Option(False, help="build even when the current build exists"),
 ):
-    """Compile the kernels' usual signatures ahead of time for this machine (needs a C compiler; ~1 min), so that
+    """Compile the kernels' usual signatures ahead of time for this machine (needs a C compiler; ~20-45 s), so that
     processes whose calls they cover never start numba's compiler. `make` runs this after installing."""
     from radiomix.kernels import aot
 

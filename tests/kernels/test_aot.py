@@ -115,12 +115,9 @@ def test_without_a_build_the_kernels_take_the_jit(tmp_path):
 
 
 def test_a_broken_build_warns_names_the_file_and_takes_the_jit(tmp_path):
-    name = _jit.module_name(_jit.build_key())
-    import importlib.machinery
-
-    so = tmp_path / f"{name}{importlib.machinery.EXTENSION_SUFFIXES[0]}"
+    name, so, index = _jit.build_files(tmp_path)
     so.write_bytes(b"not a shared library")
-    (tmp_path / f"{name}.json").write_text(json.dumps({"module": name, "exports": []}))
+    index.write_text(json.dumps({"module": name, "exports": []}))
     res, err = _run(_EXTRACT.format(size=20), RADIOMIX_AOT_DIR=str(tmp_path), RADIOMIX_AOT="1")
     assert res["numba"] and res["build"] is None
     assert "could not be loaded" in err and str(so) in err

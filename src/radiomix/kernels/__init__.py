@@ -76,8 +76,7 @@ def start_runtime_warm_up() -> None:
 def _warm_up() -> None:
     from radiomix.kernels import _jit
 
-    _jit.aot_functions(_runtime_probe.qualname)  # loads the ahead-of-time build, if there is one
-    if _jit.loaded_build() is not None:
+    if _jit.loaded_build() is not None:  # loads the ahead-of-time build, if there is one
         # the ahead-of-time build covers the usual signatures: numba starts only if a kernel needs the JIT (the
         # parallel ones: voxel maps, Moran's direct sums on ROIs of <= 4,000 voxels)
         try:

@@ -197,11 +197,23 @@ def module_name(key: str) -> str:
     return f"radiomix_aot_{key}"
 
 
-_AOT_TABLE: dict[str, dict] | None = None
+def build_files(folder: Path | None = None) -> tuple[str, Path, Path]:
+    """(module name, extension, index) of the current build in ``folder`` (default :func:`aot_dir`); the build counts
+    only when both files exist (the index is written last)."""
+    import importlib.machinery
+
+    name = module_name(build_key())
+    folder = Path(folder) if folder is not None else aot_dir()
+    return name, folder / f"{name}{importlib.machinery.EXTENSION_SUFFIXES[0]}", folder / f"{name}.json"
+
+
+_AOT_TABLE: dict[str, dict] | None = None  # kernel -> argument key -> compiled function; None: not looked up yet
+_BUILD_NAME: str | None = None
 
 
 def aot_functions(qualname: str) -> dict:
-    """Argument key -> compiled function of one kernel in the current build ({} without one)."""
+    """Argument key -> compiled function of one kernel in the current build ({} without one); the first call of a
+    process loads the build."""
     global _AOT_TABLE
     table = _AOT_TABLE
     if table is None:
@@ -213,39 +225,38 @@ def aot_functions(qualname: str) -> dict:
 
 
 def loaded_build() -> str | None:
-    """Name of the ahead-of-time build this process uses (None: none, or not looked up yet)."""
-    return (_AOT_TABLE or {}).get("", {}).get("module")
+    """Name of the ahead-of-time build this process uses, loading it if not done yet (None: none)."""
+    aot_functions("")
+    return _BUILD_NAME
 
 
 def _load_build() -> dict:
     """The current build's functions by kernel and argument key; {} when there is none. A build that fails to load
     warns once (naming the file) and the kernels take the JIT."""
-    import importlib.machinery
+    global _BUILD_NAME
     import importlib.util
 
     try:
-        name = module_name(build_key())
+        name, so, index = build_files()
     except OSError:
         return {}
-    folder = aot_dir()
-    index = folder / f"{name}.json"
     if not index.is_file():
         return {}
-    so = folder / f"{name}{importlib.machinery.EXTENSION_SUFFIXES[0]}"
     try:
         with open(index) as fh:
             exports = json.load(fh)["exports"]
         spec = importlib.util.spec_from_file_location(name, so)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
-        table: dict[str, dict] = {"": {"module": name}}
+        table: dict[str, dict] = {}
         for e in exports:
             table.setdefault(e["kernel"], {})[_freeze(e["args"])] = getattr(module, e["name"])
-        return table
     except Exception as exc:  # noqa: BLE001 - any broken build: warn, then the JIT as without one
         warnings.warn(f"radiomix: the compiled kernels in {so} could not be loaded ({type(exc).__name__}: {exc}); "
                       "using numba's JIT (rebuild with `radiomix build-kernels`)", RuntimeWarning, stacklevel=3)
         return {}
+    _BUILD_NAME = name
+    return table
 
 
 def _freeze(obj):

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import importlib.machinery
 import os
 import sys
 from pathlib import Path
@@ -123,7 +122,7 @@ def _jit_equivalent_flags(options_by_function: dict):
 
 def build(folder: Path | None = None, verbose: bool = False) -> Path:
     """Compile :data:`SIGNATURES` into this machine's build (in :func:`radiomix.kernels._jit.aot_dir`, or
-    ``folder``); returns the extension's path. Needs a C compiler; takes a minute or two."""
+    ``folder``); returns the extension's path. Needs a C compiler; takes ~20-45 s."""
     import json
     import shutil
     import tempfile
@@ -135,9 +134,8 @@ def build(folder: Path | None = None, verbose: bool = False) -> Path:
 
     kernels = {q: _kernel(q) for q in SIGNATURES}
     _jit.materialize()
-    name = _jit.module_name(_jit.build_key())
-    folder = Path(folder) if folder is not None else _jit.aot_dir()
-    folder.mkdir(parents=True, exist_ok=True)
+    name, target, index = _jit.build_files(folder)
+    target.parent.mkdir(parents=True, exist_ok=True)
     exports, options = [], {}
     with tempfile.TemporaryDirectory(prefix="radiomix-aot-") as tmp:
         cc = CC(name)
@@ -159,11 +157,8 @@ def build(folder: Path | None = None, verbose: bool = False) -> Path:
                 exports.append({"kernel": qualname, "name": export, "args": [_json_key(t) for t in args]})
         with _jit_equivalent_flags(options):
             cc.compile()
-        suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
-        built = next(Path(tmp).glob(f"{name}*.so"), None) or next(Path(tmp).glob(f"{name}*{suffix}"))
-        target = folder / f"{name}{suffix}"
-        index = folder / f"{name}.json"
-        partial = folder / f".{name}.{os.getpid()}.tmp"
+        built = next(p for p in Path(tmp).iterdir() if p.name.startswith(name) and p.is_file())
+        partial = target.parent / f".{name}.{os.getpid()}.tmp"
         shutil.copyfile(built, partial)  # atomic: a reader sees the whole file or none
         os.replace(partial, target)
         partial.write_text(json.dumps({"module": name, "exports": exports}, indent=1))
@@ -199,10 +194,8 @@ def current_build(folder: Path | None = None) -> Path | None:
     """The extension of the current build (this source, CPU, Python and NumPy) when it exists, else None."""
     from radiomix.kernels import _jit
 
-    name = _jit.module_name(_jit.build_key())
-    folder = Path(folder) if folder is not None else _jit.aot_dir()
-    so = folder / f"{name}{importlib.machinery.EXTENSION_SUFFIXES[0]}"
-    return so if so.is_file() and (folder / f"{name}.json").is_file() else None
+    _, so, index = _jit.build_files(folder)
+    return so if so.is_file() and index.is_file() else None
 
 
 if __name__ == "__main__":
