@@ -15,7 +15,6 @@ import json
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from radiomix.compat.pyradiomics.params import PyRadiomicsParams, bin_setting, default_params
@@ -273,6 +272,8 @@ class Settings(_Frozen):
         return self.model_dump(mode="json")
 
     def to_yaml(self, path=None) -> str:
+        import yaml
+
         text = yaml.safe_dump(self.to_dict(), sort_keys=False)
         if path is not None:
             Path(path).write_text(text)
@@ -350,6 +351,8 @@ def load_settings(path) -> Settings:
     path = Path(path)
     if not path.exists():
         raise SettingsError(f"{path}: settings file not found")
+    import yaml
+
     try:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:

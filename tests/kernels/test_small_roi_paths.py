@@ -41,3 +41,62 @@ def test_parseval_on_the_shortest_grid_matches_direct(shape, spacing):
     coords = np.argwhere(mask) * np.asarray(spacing)
     direct = mo.pair_sums_direct(coords, d)
     np.testing.assert_allclose(mo.pair_sums_parseval(mask, d, spacing, workers=1), direct, rtol=1e-11)
+    np.testing.assert_allclose(mo.pair_sums_parseval(mask, d, spacing, numpy_fft=True), direct, rtol=1e-11)
+
+
+@pytest.mark.parametrize("single", [False, True])
+def test_numpy_fft_gives_scipy_fft_sums(single):
+    """NumPy's FFT (small grids: no SciPy import) and SciPy's give the same sums: the same pocketfft transforms."""
+    rng = np.random.default_rng(11)
+    mask = rng.random((7, 13, 11)) < 0.5
+    d = rng.normal(size=int(mask.sum()))
+    a = mo.pair_sums_parseval(mask, d, (2.0, 0.8, 0.7), workers=1, single=single, numpy_fft=True)
+    b = mo.pair_sums_parseval(mask, d, (2.0, 0.8, 0.7), workers=1, single=single)
+    np.testing.assert_allclose(a, b, rtol=1e-6 if single else 1e-13)
+
+
+def test_type_one_dct_from_numpy_matches_scipy():
+    import scipy.fft
+
+    x = np.random.default_rng(2).random((3, 9, 14))
+    np.testing.assert_allclose(mo._dct1n_numpy(x), scipy.fft.dctn(x, type=1), rtol=1e-13, atol=1e-12)
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 11, 97, 1000, 4097, 123457])
+def test_next_regular_length_matches_scipy(n):
+    import scipy.fft
+
+    assert mo._next_regular(n) == scipy.fft.next_fast_len(n, real=True)
+
+
+def test_pair_sums_takes_numpy_fft_on_small_grids_only(monkeypatch):
+    seen = []
+    real = mo.pair_sums_parseval
+    monkeypatch.setattr(mo, "pair_sums_parseval", lambda *a, **k: seen.append(k["numpy_fft"]) or real(*a, **k))
+    for shape in [(12, 20, 20), (30, 40, 40)]:  # 4,800 and 48,000 voxels: grids of 38.4k and 384k elements
+        mask = np.ones(shape, dtype=bool)
+        mo.pair_sums(mask, np.random.default_rng(0).normal(size=mask.size), (1.0, 1.0, 1.0))
+    assert seen == [True, False]
+
+
+def test_reading_a_mask_imports_scipy_fft_only_where_moran_needs_it(tmp_path):
+    """A mask whose Moran grid is large imports SciPy's FFT when it is read (not in the first extraction); a small
+    one never does."""
+    import subprocess
+    import sys
+
+    from radiomix.image import Geometry, Mask
+    from radiomix.io import write_mask
+
+    geom = Geometry((40, 80, 80), (1.0, 1.0, 1.0))
+    small = np.zeros(geom.shape, np.uint8)
+    small[10:20, 10:30, 10:30] = 1  # grid 8 * 4,000 elements
+    large = np.zeros(geom.shape, np.uint8)
+    large[2:38, 5:75, 5:75] = 1  # grid 8 * 176,400 elements
+    for name, arr in (("small", small), ("large", large)):
+        write_mask(Mask(arr, geom), tmp_path / f"{name}.nii.gz")
+    code = ("import sys; from radiomix.io import read_mask; read_mask(sys.argv[1]); "
+            "print('scipy.fft' in sys.modules)")
+    seen = [subprocess.run([sys.executable, "-c", code, str(tmp_path / f"{name}.nii.gz")], capture_output=True,
+                           text=True, check=True).stdout.strip() for name in ("small", "large")]
+    assert seen == ["False", "True"]

@@ -27,11 +27,10 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-from scipy.spatial import ConvexHull, QhullError
-from scipy.spatial.distance import pdist
 from skimage.measure import marching_cubes
 
 from radiomix.features.base import Family, FamilyPart, Feature, RoiData
+from radiomix.kernels.hull_kernels import convex_hull_2d, convex_hull_3d, hull_volume_area, max_pairwise_distance
 from radiomix.kernels.moran_kernels import pair_sums
 from radiomix.kernels.morphology_kernels import (
     face_boxes_bounded,
@@ -42,6 +41,22 @@ from radiomix.kernels.morphology_kernels import (
 from radiomix.kernels.texture_common import bounding_box
 
 # --- the shape object --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class Hull:
+    """Convex hull of a mesh's vertices (:func:`radiomix.kernels.hull_kernels.convex_hull_3d`, exact in integer
+    half-voxel coordinates): only its corners are vertices, and its surface is triangulated on them."""
+
+    #: indices (ascending) of the hull's corners into the points it was computed on
+    vertices: np.ndarray
+    #: (m, 3) triangles, indices into the same points, counter-clockwise seen from outside
+    simplices: np.ndarray
+    #: (m, 3) outward unit normals of the triangles, in mm space (coplanar triangles share exactly the same normal)
+    normals: np.ndarray
+    volume: float
+    area: float
+
 
 
 @dataclass(frozen=True, eq=False)
@@ -96,20 +111,34 @@ class Shape:
         return self.volume_area[1]
 
     @cached_property
+    def half_voxel_vertices(self) -> np.ndarray:
+        """Mesh vertices in half-voxel units: exact integers (a binary mask's surface at level 0.5 passes through
+        voxel centres and edge midpoints only)."""
+        return np.rint(2.0 * self.vertices / np.asarray(self.spacing)).astype(np.int64)
+
+    @cached_property
     def hull_candidates(self) -> np.ndarray:
         """Indices (ascending) of the mesh vertices that can be convex-hull vertices: a vertex lying strictly between
         two others on a line parallel to an axis is a convex combination of them, never a hull vertex, so only the
         end points of every axis-parallel line of vertices are kept (kernels.morphology_kernels.line_end_points)."""
-        return line_end_points(np.rint(2.0 * self.vertices / np.asarray(self.spacing)).astype(np.int64))
+        return line_end_points(self.half_voxel_vertices)
 
     @cached_property
-    def hull(self) -> ConvexHull | None:
-        """Convex hull of the mesh vertices (computed on :attr:`hull_candidates`, the same hull); ``vertices`` index
-        :attr:`hull_candidates`."""
-        try:
-            return ConvexHull(self.vertices[self.hull_candidates])
-        except (QhullError, ValueError):
+    def hull(self) -> Hull | None:
+        """Convex hull of the mesh vertices, computed exactly on :attr:`hull_candidates` (the same hull): its
+        ``vertices`` and ``simplices`` index :attr:`hull_candidates`. None if the vertices do not span 3D."""
+        cand = self.hull_candidates
+        found = convex_hull_3d(self.half_voxel_vertices[cand])
+        if found is None:
             return None
+        vertices, triangles, normals = found
+        # unit normals in mm: a normal transforms by the inverse of the (diagonal) map from half-voxels to mm; each
+        # integer normal reduced by its gcd first, so coplanar triangles give bit-identical unit normals
+        normals = normals // np.maximum(np.gcd.reduce(normals, axis=1), 1)[:, None]
+        nrm = normals / np.asarray(self.spacing)
+        nrm /= np.linalg.norm(nrm, axis=1, keepdims=True)
+        volume, area = hull_volume_area(np.ascontiguousarray(self.vertices[cand]), triangles)
+        return Hull(vertices, triangles, nrm, volume, area)
 
     @cached_property
     def hull_points(self) -> np.ndarray:
@@ -270,11 +299,7 @@ def _mvee(points: np.ndarray, tol: float = 1e-7, max_iter: int = 100_000) -> np.
 
 def _min_area_rectangle(pts2: np.ndarray) -> tuple[float, float, float]:
     """(area, width, height) of the minimum-area rectangle around 2D points; one side is flush with a hull edge."""
-    try:
-        hull = ConvexHull(pts2)
-        h = pts2[hull.vertices]
-    except (QhullError, ValueError):
-        h = pts2
+    h = pts2[convex_hull_2d(pts2)]
     if h.shape[0] < 3:
         ext = np.ptp(pts2, axis=0)
         return float(ext[0] * ext[1]), float(ext[0]), float(ext[1])
@@ -312,7 +337,7 @@ def _ombb(shape: Shape) -> tuple[float, float] | None:
     if hull is None:
         return None
     pts = shape.hull_points
-    normals = hull.equations[:, :3]
+    normals = hull.normals
     lead = normals[np.arange(len(normals)), np.argmax(np.abs(normals), axis=1)]
     normals = _unique_rows(np.round(normals * np.sign(lead)[:, None], 9))  # n and -n give the same box
     boxes: list[tuple[float, float]] = []  # (volume, area)
@@ -336,13 +361,13 @@ def _ombb(shape: Shape) -> tuple[float, float] | None:
     if len(nrm):
         # the hull's triangles, as indices into pts (= the candidates at hull.vertices); the normals whose box cannot
         # be (or tie with) the smallest are skipped (res[f, 3] = -1), starting from the boxes above as the best so far
-        where = np.empty(len(hull.points), dtype=np.int64)
+        where = np.empty(len(shape.hull_candidates), dtype=np.int64)
         where[hull.vertices] = np.arange(len(hull.vertices))
         best = min((b[0] for b in boxes if np.isfinite(b[0])), default=np.inf)
         face_boxes_bounded(np.ascontiguousarray(pts, dtype=np.float64), np.ascontiguousarray(where[hull.simplices]),
-                           np.ascontiguousarray(hull.equations[:, :3]), np.ascontiguousarray(nrm),
+                           np.ascontiguousarray(hull.normals), np.ascontiguousarray(nrm),
                            np.ascontiguousarray(u), np.ascontiguousarray(v), float(best), res)
-    for f in np.flatnonzero(res[:, 3] == 0):  # a degenerate (flat) projection: the NumPy/Qhull path handles it
+    for f in np.flatnonzero(res[:, 3] == 0):  # a degenerate (flat) projection: the NumPy path handles it
         height = float(np.ptp(pts @ nrm[f]))
         rect, w1, w2 = _min_area_rectangle(np.column_stack([pts @ u[f], pts @ v[f]]))
         boxes.append((rect * height, float(2 * (rect + w1 * height + w2 * height))))
@@ -428,7 +453,7 @@ def maximum_3d_diameter(s: Shape) -> float:
     r"""Maximum 3D diameter (IBSI L0JK): the largest distance between two mesh vertices (searched over the convex-hull
     vertices)."""
     p = s.hull_points
-    return float(pdist(p).max()) if p.shape[0] >= 2 else 0.0
+    return max_pairwise_distance(np.ascontiguousarray(p)) if p.shape[0] >= 2 else 0.0
 
 
 def major_axis_length(s: Shape) -> float:

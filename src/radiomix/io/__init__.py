@@ -87,8 +87,18 @@ def read_mask(path, label: int | None = None, spacing=None, *, image: Image | Ge
               roi: str | int | None = None) -> Mask:
     """Read a mask: a label map file (``label`` selects one label), or a DICOM RTSTRUCT / SEG file rasterised on
     ``image``'s grid (``roi``: the RTSTRUCT ROI name or number, or the SEG segment label or number; ``label`` is
-    accepted as the segment number too)."""
-    p = Path(path)
+    accepted as the segment number too).
+
+    A mask whose ROI is large enough for Moran's I to need SciPy's FFT imports it here
+    (:func:`radiomix.kernels.moran_kernels.prefetch_fft`), not in the first extraction."""
+    mask = _read_mask(Path(path), label, spacing, image, roi)
+    from radiomix.kernels.moran_kernels import prefetch_fft
+
+    prefetch_fft(mask.array)
+    return mask
+
+
+def _read_mask(p: Path, label, spacing, image, roi) -> Mask:
     if _is_dicom_file(p):
         import pydicom
 

@@ -50,6 +50,9 @@ SIGNATURES: dict[str, tuple[str, ...]] = {
     "radiomix.kernels.morphology_kernels.face_boxes_bounded": (
         f"{_F64_2}, {_I64_2}, {_F64_2}, {_F64_2}, {_F64_2}, {_F64_2}, float64, {_F64_2}",),
     "radiomix.kernels.morphology_kernels.mvee_weights_active": (f"{_F64_2}, float64, int64, int64",),
+    "radiomix.kernels.hull_kernels.convex_hull_3d_kernel": (f"{_I64_2}, {_I64_1}, {_I64_2}, {_I64_2}",),
+    "radiomix.kernels.hull_kernels._hull_volume_area": (f"{_F64_2}, {_I64_2}",),
+    "radiomix.kernels.hull_kernels._max_sq_distance": (f"{_F64_2}",),
     "radiomix.kernels.moran_kernels._inverse_distance_grid_serial": (f"{_F64_1}, {_F64_1}, {_F64_1}, {_F64_3}",),
     "radiomix.kernels.moran_kernels._spectral_dots3": tuple(
         f"Array({real}, 3, 'C'), {_F64_1}, {c}, {c}, {c}, int64, int64, {_F64_1}"

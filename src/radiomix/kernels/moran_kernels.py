@@ -13,7 +13,6 @@ Implementations that must agree within floating-point tolerance:
 from __future__ import annotations
 
 import numpy as np
-import scipy.fft
 
 from radiomix.kernels._jit import get_num_threads, jit_loaded, njit, prange
 from radiomix.kernels.texture_common import bounding_box
@@ -140,6 +139,8 @@ def pair_sums_fft(mask: np.ndarray, d: np.ndarray, spacing) -> tuple[float, floa
     dv = np.zeros(m.shape)
     dv[mask[box]] = d
     shape2 = tuple(2 * n for n in m.shape)
+    import scipy.fft
+
     fshape = tuple(scipy.fft.next_fast_len(n, real=True) for n in shape2)
     # the kernel must be laid out on the padded grid itself: offsets wrap at fshape, never reaching across the box
     w_hat = scipy.fft.rfftn(_inverse_distance_kernel(fshape, spacing), workers=-1)
@@ -153,12 +154,81 @@ def pair_sums_fft(mask: np.ndarray, d: np.ndarray, spacing) -> tuple[float, floa
     return s_w, s_dd, s_diff
 
 
+def _next_regular(n: int) -> int:
+    """Smallest 5-smooth number (2^a 3^b 5^c) >= n: the lengths real FFTs handle fastest (``scipy.fft.next_fast_len``
+    with ``real=True`` gives the same)."""
+    if n <= 6:
+        return max(n, 1)
+    best = 1 << (n - 1).bit_length()  # the next power of two is 5-smooth
+    p5 = 1
+    while p5 < best:
+        p35 = p5
+        while p35 < best:
+            m = p35 * (1 << max(0, (-(-n // p35) - 1).bit_length()))  # least power of two taking p35 to >= n
+            best = min(best, m)
+            p35 *= 3
+        p5 *= 5
+    return best
+
+
 def _even_fast_len(n: int) -> int:
     """Smallest even length >= n that real FFTs handle fast."""
-    m = scipy.fft.next_fast_len(n, real=True)
+    m = _next_regular(n)
     while m % 2:
-        m = scipy.fft.next_fast_len(m + 1, real=True)
+        m = _next_regular(m + 1)
     return m
+
+
+def _dct1n_numpy(x: np.ndarray) -> np.ndarray:
+    """Type-I DCT over every axis (unnormalised, as ``scipy.fft.dctn(x, type=1)``): the real FFT of the even
+    extension ``x_0 .. x_{L-1} .. x_1`` (period ``2 (L - 1)``) of each axis, whose spectrum is real."""
+    for axis in range(x.ndim):
+        n = x.shape[axis]
+        if n < 2:
+            continue
+        inner = np.flip(np.take(x, np.arange(1, n - 1), axis=axis), axis=axis)
+        x = np.fft.rfft(np.concatenate([x, inner], axis=axis), axis=axis).real
+    return np.ascontiguousarray(x)
+
+
+class _NumpyFFT:
+    """The transforms :func:`pair_sums_parseval` needs, from NumPy's FFT (the same pocketfft as SciPy's, one thread,
+    1.1-1.6x slower here): used on small grids (:data:`NUMPY_FFT_MAX_ELEMENTS`), where that costs ~0.2 ms and spares
+    the process SciPy's import (~0.17 s: scipy.fft pulls in scipy.special)."""
+
+    @staticmethod
+    def dct1n(x, workers):
+        return _dct1n_numpy(x)
+
+    @staticmethod
+    def rfft(x, axis, workers):
+        return np.fft.rfft(x, axis=axis)
+
+    @staticmethod
+    def fft(x, n, axis, workers):
+        return np.fft.fft(x, n=n, axis=axis)
+
+
+class _ScipyFFT:
+    """The same transforms from ``scipy.fft``, with ``workers`` threads and in place where the input is spare."""
+
+    @staticmethod
+    def dct1n(x, workers):
+        import scipy.fft
+
+        return scipy.fft.dctn(x, type=1, workers=workers, overwrite_x=True)
+
+    @staticmethod
+    def rfft(x, axis, workers):
+        import scipy.fft
+
+        return scipy.fft.rfft(x, axis=axis, workers=workers)
+
+    @staticmethod
+    def fft(x, n, axis, workers):
+        import scipy.fft
+
+        return scipy.fft.fft(x, n, axis=axis, workers=workers, overwrite_x=True)
 
 
 def _half_spectrum_weights(n_last: int) -> np.ndarray:
@@ -198,8 +268,8 @@ def _spectral_dots3(w_hat, wl, a, b, c, j0, n1, out):  # pragma: no cover - comp
             out[2] += s2
 
 
-def pair_sums_parseval(mask: np.ndarray, d: np.ndarray, spacing, *, workers: int = -1,
-                       block_bytes: int = 4 << 20, single: bool = False) -> tuple[float, float, float]:
+def pair_sums_parseval(mask: np.ndarray, d: np.ndarray, spacing, *, workers: int = -1, block_bytes: int = 4 << 20,
+                       single: bool = False, numpy_fft: bool = False) -> tuple[float, float, float]:
     """The sums of :func:`pair_sums_direct`, as :func:`pair_sums_fft` computes them, with fewer and cheaper transforms.
 
     The three sums are inner products ``<a, W*b>``; by Parseval they equal ``(1/N) sum_k conj(A_k) W_k B_k`` over
@@ -212,6 +282,7 @@ def pair_sums_parseval(mask: np.ndarray, d: np.ndarray, spacing, *, workers: int
     The blocks are transformed in place in three buffers reused from block to block (no fresh pages per block).
     Cost: three pruned forward FFTs (~60% of three full ones) plus a DCT of an eighth of the grid. Agrees with the
     direct sum to ~1e-12 relative. ``workers``: threads of each ``scipy.fft`` call (the GIL is released throughout).
+    ``numpy_fft``: NumPy's FFT instead of SciPy's (one thread; the same values to ~1e-16 relative).
 
     ``single``: the three fields are transformed in single precision (complex64: half the memory traffic, ~1.5x
     faster), the kernel spectrum and every sum stay in double precision. Moran's I and Geary's C then agree with the
@@ -219,6 +290,7 @@ def pair_sums_parseval(mask: np.ndarray, d: np.ndarray, spacing, *, workers: int
     """
     real_t = np.float32 if single else np.float64
     cplx_t = np.complex64 if single else np.complex128
+    fft = _NumpyFFT if numpy_fft else _ScipyFFT
     box = bounding_box(mask)
     mb = mask[box]
     m0, m1, m2 = mb.shape
@@ -230,7 +302,7 @@ def pair_sums_parseval(mask: np.ndarray, d: np.ndarray, spacing, *, workers: int
     w_oct = np.empty(octant)
     _inverse_distance_grid(*(np.arange(n, dtype=np.float64) * s for n, s in zip(octant, spacing)), w_oct)
     # spectrum at k = 0..N/2 per axis (single: transformed in single precision too, then summed in double)
-    w_hat = scipy.fft.dctn(w_oct.astype(real_t, copy=False), type=1, workers=workers, overwrite_x=True)
+    w_hat = fft.dct1n(w_oct.astype(real_t, copy=False), workers)
     del w_oct
     wl = _half_spectrum_weights(n2)
 
@@ -240,9 +312,9 @@ def pair_sums_parseval(mask: np.ndarray, d: np.ndarray, spacing, *, workers: int
             x[..., :m2] = mb
         else:
             x[..., :m2][mb] = field
-        h = scipy.fft.rfft(x, axis=2, workers=workers)
+        h = fft.rfft(x, 2, workers)
         del x
-        return scipy.fft.fft(h, n1, axis=1, workers=workers, overwrite_x=True)
+        return fft.fft(h, n1, 1, workers)
 
     hs = (xy_transform(None), xy_transform(d * d), xy_transform(d))
     k2 = hs[0].shape[2]
@@ -256,11 +328,15 @@ def pair_sums_parseval(mask: np.ndarray, d: np.ndarray, spacing, *, workers: int
             v = buf[:, :nb]
             v[:m0] = h[:, j0:j0 + nb]
             v[m0:] = 0
-            spectra.append(scipy.fft.fft(v, axis=0, workers=workers, overwrite_x=True))
+            spectra.append(fft.fft(v, None, 0, workers))
         _spectral_dots3(w_hat, wl, *spectra, j0, n1, out)
     s_w, s_d2m, s_dd = (float(v) for v in out / float(np.prod(fshape)))
     return s_w, s_dd, 2.0 * s_d2m - 2.0 * s_dd
 
+
+#: padded FFT grids (8x the ROI's bounding box) below this many elements are transformed by NumPy's FFT, larger ones by
+#: SciPy's (the small phantom's grid is ~90k elements, the medium's 0.5M)
+NUMPY_FFT_MAX_ELEMENTS = 262_144
 
 #: padded FFT grids (8x the ROI's bounding box) of at least this many elements are transformed in single precision
 #: (IBSI CT phantom, 125k voxels: 2.2M elements, 65 -> 35 ms; Moran's I moves by ~1e-7 relative)
@@ -277,11 +353,24 @@ def pair_sums(mask: np.ndarray, values: np.ndarray, spacing, *, direct_max_voxel
     direct ~7 s. Both agree to ~1e-10 relative. Grids of :data:`SINGLE_PRECISION_MIN_ELEMENTS` or more (bounding
     boxes of about 125k voxels and up) are transformed in single precision (see :func:`pair_sums_parseval`)."""
     n = int(np.count_nonzero(mask))
-    box = [sl.stop - sl.start for sl in bounding_box(mask)]
-    grid = 8 * int(np.prod(box))
+    grid = fft_grid_elements(mask)
     if n <= direct_max_voxels or grid > fft_max_elements:
         coords = np.argwhere(mask) * np.asarray(spacing, dtype=np.float64)
         return pair_sums_direct(coords, values)
     # small grids: one thread per transform (a thread pool's start costs more than it saves below ~1M elements)
     return pair_sums_parseval(mask, values, spacing, single=grid >= SINGLE_PRECISION_MIN_ELEMENTS,
-                              workers=-1 if grid >= PARALLEL_MIN_WORK else 1)
+                              workers=-1 if grid >= PARALLEL_MIN_WORK else 1,
+                              numpy_fft=grid < NUMPY_FFT_MAX_ELEMENTS)
+
+
+def fft_grid_elements(mask: np.ndarray) -> int:
+    """Elements of the padded grid :func:`pair_sums` transforms for ``mask``: 8x its bounding box."""
+    return 8 * int(np.prod([sl.stop - sl.start for sl in bounding_box(mask)]))
+
+
+def prefetch_fft(mask: np.ndarray) -> None:
+    """Imports SciPy's FFT now if Moran's sums on ``mask`` will need it (:data:`NUMPY_FFT_MAX_ELEMENTS`), so that
+    the first extraction does not pay the import (~0.17 s). Called when a mask is read; a guess only (resampling
+    changes the grid), which never changes a value."""
+    if mask.any() and fft_grid_elements(mask) >= NUMPY_FFT_MAX_ELEMENTS:
+        import scipy.fft  # noqa: F401

@@ -17,7 +17,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from radiomix.errors import SettingsError
@@ -272,6 +271,8 @@ def load_params(path_or_dict) -> PyRadiomicsParams:
     if not path.is_file():
         raise SettingsError(f"{path}: PyRadiomics parameter file not found")
     text = path.read_text()
+    import yaml
+
     try:
         data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
     except (yaml.YAMLError, json.JSONDecodeError) as exc:
