@@ -78,3 +78,24 @@ def test_truncated_nifti_gz(tmp_path):
     p.write_bytes(p.read_bytes()[:-200])
     with pytest.raises(InputError, match=r"t\.nii\.gz: (truncated NIfTI|cannot read)"):
         read_image(p)
+
+
+def test_completeness_check_on_empty_and_padded_files(tmp_path):
+    """The SimpleITK path's completeness check: an empty ``.nii`` is not NIfTI (SimpleITK then reports it), and a
+    ``.nii.gz`` with padding after its gzip stream is complete (SimpleITK reads it) rather than a zlib error."""
+    import gzip
+
+    from radiomix.io.itk import check_nifti_complete
+
+    empty = tmp_path / "empty.nii"
+    empty.write_bytes(b"")
+    check_nifti_complete(empty)
+    with pytest.raises(InputError, match="empty.nii"):
+        read_image(empty)
+    src = tmp_path / "a.nii.gz"
+    write_image(Image.from_array(np.arange(60, dtype=np.int16).reshape(3, 4, 5), spacing=(1.0, 1.0, 1.0)), src)
+    raw = gzip.decompress(src.read_bytes())
+    padded = tmp_path / "padded.nii.gz"
+    padded.write_bytes(gzip.compress(raw) + b"\0" * 64)  # the last 4 bytes are no trailer: the slow path counts
+    check_nifti_complete(padded)
+    assert read_image(padded).array.tolist() == np.arange(60).reshape(3, 4, 5).tolist()

@@ -57,16 +57,22 @@ def _set_memory_limit(limit_mb: int | None):
     return old
 
 
-def _import_case_modules(settings: Settings) -> None:
+def _import_case_modules(settings: Settings, limited: bool = False) -> None:
     """Import what a case needs before its memory limit applies: radiomix imports lazily, and an import under the
     cap would fail the case as if its images were too big (workers start from a clean forkserver, not a fork of a
-    caller that had imported everything)."""
+    caller that had imported everything). ``limited``: a cap follows, so the libraries that only some cases load
+    (SimpleITK for files the native NIfTI reader leaves to it, SciPy's FFT for large ROIs' Moran sums, its ndimage
+    for filters) are imported too."""
     import importlib
 
     modules = ["radiomix.io", "radiomix.io.lesions", "radiomix.extract", "radiomix.preprocess.pipeline",
                "radiomix.features"]
+    if limited:
+        modules += ["SimpleITK", "scipy.fft"]
     if settings.filters:
         modules.append("radiomix.filters")
+        if limited:
+            modules += ["scipy.ndimage", "radiomix.filters._core"]
     if settings.pyradiomics is not None:
         modules.append("radiomix.compat.pyradiomics")
     for name in modules:
@@ -119,7 +125,7 @@ def run_case(row: dict, settings: Settings, shard_dir: str, resume: bool = False
     if own_threads:
         os.environ["RADIOMIX_THREADS"] = "1"
     try:
-        _import_case_modules(settings)
+        _import_case_modules(settings, limited=bool(memory_limit_mb))
         old_limit = _set_memory_limit(memory_limit_mb)
         with one_blas_thread(), warnings.catch_warnings(record=True) as wlist:
             warnings.simplefilter("always")
