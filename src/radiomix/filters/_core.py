@@ -30,7 +30,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Literal
 
 import numpy as np
-import scipy.fft
 
 Boundary = Literal["zero", "nearest", "periodic", "mirror"]
 Dimensions = Literal["2d", "3d"]
@@ -76,39 +75,30 @@ def pad(array: np.ndarray, widths, boundary: str) -> np.ndarray:
 def convolve1d(array: np.ndarray, kernel: np.ndarray, axis: int, boundary: str, centre: int | None = None):
     """Convolve along one axis: ``out[i] = sum_k kernel[k] * x[i + centre - k]`` (default centre: ``len // 2``).
 
-    The boundary is handled by ``scipy.ndimage`` itself (its ``constant``, ``nearest``, ``wrap`` and ``reflect`` modes
-    are IBSI's zero, nearest, periodic and mirror, also for kernels longer than the axis), with the kernel centre set
-    through ``origin``; no padded copy of the array is made."""
-    from scipy import ndimage
-
+    Boundaries as ``scipy.ndimage`` handles them (its ``constant``, ``nearest``, ``wrap`` and ``reflect`` modes are
+    IBSI's zero, nearest, periodic and mirror, also for kernels longer than the axis); no padded copy of the array is
+    made. Float64 arrays (every filter's input) take :func:`radiomix.kernels.filter_kernels.correlate1d`, which
+    computes the same sums without importing SciPy; other dtypes ``scipy.ndimage.correlate1d`` (output in the input's
+    dtype, as SciPy gives it)."""
     kernel = np.asarray(kernel, dtype=float)
     n = kernel.size
     c = n // 2 if centre is None else int(centre)
-    # correlate with the reversed kernel w[j] = kernel[n-1-j]: scipy's res[i] = sum_j w[j] x[i + j - n//2 - origin],
-    # which is out[i] when origin = n - 1 - c - n//2
-    origin = n - 1 - c - n // 2  # within scipy's range -(n//2) .. (n-1)//2 exactly when 0 <= c < n
+    # correlate with the reversed kernel w[j] = kernel[n-1-j]: res[i] = sum_j w[j] x[i + j - offset] is out[i] when
+    # offset = n - 1 - c (SciPy's origin = offset - n//2, within its range -(n//2) .. (n-1)//2 when 0 <= c < n)
     if not 0 <= c < n:
         raise ValueError(f"kernel centre {c} is outside the kernel of {n} taps")
+    offset = n - 1 - c
     mode = _SCIPY_MODE[canonical_boundary(boundary)]
     weights = kernel[::-1]
     threads = filter_threads() if array.size >= THREADED_MIN_VOXELS else 1
-    split = max((a for a in range(array.ndim) if a != axis), key=lambda a: array.shape[a], default=None)
-    if threads == 1 or split is None or array.shape[split] < 2 * threads:
-        return ndimage.correlate1d(array, weights, axis=axis, mode=mode, origin=origin)
-    # the lines along `axis` are independent: slabs along another axis on several threads (scipy releases the GIL)
-    # give the same numbers as one call
-    out = np.empty(array.shape, dtype=np.result_type(array.dtype, np.float64))
-    bounds = np.linspace(0, array.shape[split], threads + 1).astype(int)
-    slabs = []
-    for a, b in itertools.pairwise(bounds):
-        sl = [slice(None)] * array.ndim
-        sl[split] = slice(int(a), int(b))
-        slabs.append(tuple(sl))
-    jobs = [_pool(threads).submit(ndimage.correlate1d, array[sl], weights, axis, out[sl], mode, 0.0, origin)
-            for sl in slabs]
-    for job in jobs:
-        job.result()
-    return out
+    if array.dtype == np.float64:
+        from radiomix.kernels.filter_kernels import correlate1d
+
+        # the lines along `axis` are independent: blocks of them on several threads (the kernel releases the GIL)
+        return correlate1d(array, weights, axis, mode, offset, threads, _pool(threads) if threads > 1 else None)
+    from scipy import ndimage
+
+    return ndimage.correlate1d(array, weights, axis=axis, mode=mode, origin=offset - n // 2)
 
 
 #: arrays of at least this many voxels are convolved on several threads (see :func:`filter_threads`); below it a
@@ -147,6 +137,8 @@ def fft_convolve(array: np.ndarray, kernel: np.ndarray, axes: tuple[int, ...], b
         widths[ax] = (n // 2, n // 2)
     xp = pad(array, widths, boundary)
     shape = [xp.shape[ax] for ax in axes]
+    import scipy.fft
+
     fshape = [scipy.fft.next_fast_len(s + k - 1) for s, k in zip(shape, kernel.shape)]
     kshape = [1] * array.ndim
     for ax, n in zip(axes, kernel.shape):
@@ -204,6 +196,8 @@ def frequency_filter(array: np.ndarray, transfer, axes: tuple[int, ...], boundar
     hshape = [1] * array.ndim
     for i, ax in enumerate(axes):
         hshape[ax] = H.shape[i]
+    import scipy.fft
+
     X = scipy.fft.fftn(xp, axes=axes, workers=-1)
     out = scipy.fft.ifftn(X * H.reshape(hshape), axes=axes, workers=-1)
     if margin:

@@ -18,7 +18,6 @@ r"""Gabor filter (IBSI 2): a 2D complex kernel, applied in-plane, with the modul
 from __future__ import annotations
 
 import numpy as np
-import scipy.fft
 
 from radiomix.filters._core import pad, pool
 
@@ -72,6 +71,8 @@ def _plane_responses(array, spacing, plane, thetas, sigma_mm, lambda_mm, gamma, 
     axes = (ax_y, ax_x)
     # circular convolution on the padded grid: the central crop equals the linear convolution (pad >= radius)
     P = (xp.shape[ax_y], xp.shape[ax_x])
+    import scipy.fft  # here: a filter bank without Gabor never imports SciPy
+
     X = scipy.fft.fft2(xp, axes=axes, workers=-1)
     sl = [slice(None)] * 3
     sl[ax_y] = slice(ky // 2, ky // 2 + array.shape[ax_y])

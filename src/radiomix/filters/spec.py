@@ -113,7 +113,7 @@ class FilterSpec(BaseModel):
 
     def name(self, dimensions: str = "3d") -> str:
         """Stable, readable image-type name, e.g. ``log_sigma_1.5mm``, ``wavelet_db3_level1_llh_mean``."""
-        from radiomix.filters._core import fmt  # lazy: _core loads scipy.fft
+        from radiomix.filters._core import fmt
 
         d = self.resolved_dimensions(dimensions)
         suffix = "_2d" if d == "2d" else ""

@@ -50,6 +50,8 @@ SIGNATURES: dict[str, tuple[str, ...]] = {
     "radiomix.kernels.morphology_kernels.face_boxes_bounded": (
         f"{_F64_2}, {_I64_2}, {_F64_2}, {_F64_2}, {_F64_2}, {_F64_2}, float64, {_F64_2}",),
     "radiomix.kernels.morphology_kernels.mvee_weights_active": (f"{_F64_2}, float64, int64, int64",),
+    "radiomix.kernels.filter_kernels.correlate_lines": (
+        f"{_F64_3}, {_F64_1}, int64, int64, int64, int64, int64, int64, {_F64_3}",),
     "radiomix.kernels.hull_kernels.convex_hull_3d_kernel": (f"{_I64_2}, {_I64_1}, {_I64_2}, {_I64_2}",),
     "radiomix.kernels.hull_kernels._hull_volume_area": (f"{_F64_2}, {_I64_2}",),
     "radiomix.kernels.hull_kernels._max_sq_distance": (f"{_F64_2}",),
