@@ -14,8 +14,8 @@ Families: ``statistics`` (IBSI 3.3, keys ``statistics_<feature>``) and ``glcm`` 
 Output: one :class:`~radiomix.image.Image` per feature, float32, covering the ROI's bounding box on the processed grid
 (its geometry places it in the image's physical space, so viewers overlay it on the image); voxels outside the ROI
 are NaN, as are values undefined for a kernel (a kernel without any voxel pair for the GLCM; the features' documented
-degenerate cases). One numba kernel (``kernels/map_kernels.voxel_maps``) computes both families in parallel over the
-voxels and writes straight into the maps, so the memory beyond the output maps is a padded copy of the ROI box and
+degenerate cases). One compiled kernel (``kernels/map_kernels.voxel_maps``, blocks of voxels on threads) computes both
+families and writes straight into the maps, so the memory beyond the output maps is a padded copy of the ROI box and
 small per-thread scratch; ``batch_voxels`` only splits the voxels into several kernel calls. The maps are views of
 one ``(n_features, *box)`` array (keeping one map alive keeps that array).
 """
@@ -26,7 +26,6 @@ import numpy as np
 
 from radiomix.errors import SettingsError
 from radiomix.image import Image, Mask
-from radiomix.kernels._jit import get_num_threads
 from radiomix.settings import Settings
 
 #: families with voxel-wise maps
@@ -55,6 +54,7 @@ def feature_maps(image: Image, mask: Mask, settings: Settings, kernel_radius: in
     from radiomix.kernels.map_kernels import cube_pairs, voxel_maps
     from radiomix.kernels.texture_common import DIRECTIONS_3D
     from radiomix.preprocess import prepare, roi_data
+    from radiomix.threads import available_threads
 
     if settings.dimensions != "3d":
         raise SettingsError(f"settings '{settings.name}': voxel-wise maps are 3D only (dimensions: 3d)")
@@ -104,10 +104,11 @@ def feature_maps(image: Image, mask: Mask, settings: Settings, kernel_radius: in
     mrg_slot = np.array([slot.get(f"glcm_{n}_3d_merged", -1) for n in names], dtype=np.int64)
     out = np.full((len(out_keys), *shape), np.nan, dtype=np.float32)
     flat = out.reshape(len(out_keys), -1)
-    n_chunks = 8 * get_num_threads()
+    threads = available_threads()
     for b0 in range(0, len(pts), batch_voxels):
         voxel_maps(img, lv, ins_p, pts[b0:b0 + batch_voxels], r, cube, pair_a, pair_b, dir_start,
-                   int(roi.n_levels), bool(tex.glcm_symmetric), stat_slot, avg_slot, mrg_slot, flat, n_chunks)
+                   int(roi.n_levels), bool(tex.glcm_symmetric), stat_slot, avg_slot, mrg_slot, flat, 8 * threads,
+                   threads)
     src = f"{image.source} (map)"
     return {k: Image(out[i], geom, src) for k, i in slot.items()}
 

@@ -15,8 +15,8 @@ import pytest
 
 from radiomix.kernels import _jit, aot
 
-# an original-image extraction (all families) and the filter bank on a 5k-voxel lesion, in a fresh process; prints
-# the values, and whether numba was imported and which build ran
+# an original-image extraction (all families), the filter bank and voxel-wise maps on a 5k-voxel lesion, in a fresh
+# process; prints the values, and whether numba was imported and which build ran
 _EXTRACT = """
 import json, sys
 import numpy as np
@@ -42,6 +42,11 @@ specs = (FilterSpec(kind="log", sigma_mm=2.0), FilterSpec(kind="wavelet", wavele
 filt = base.replace(families=(), filters=specs, filter_families=("statistics", "glcm", "glszm", "ngldm"))
 for fv in extract(img, mask, filt).values:
     out[fv.column] = fv.value
+from radiomix.maps import feature_maps
+
+slab = lesion & (np.abs(z - n // 2) <= 2)  # voxel-wise maps on five slices of the lesion
+for k, im in feature_maps(img, Mask(slab.astype(np.uint8), img.geometry), base, 1, ("statistics", "glcm")).items():
+    out["map_" + k] = float(np.nansum(im.array.astype(np.float64)))
 print(json.dumps({{"numba": "numba" in sys.modules, "build": _jit.loaded_build(), "scipy_original": scipy_original,
                   "scipy": "scipy" in sys.modules,
                   "values": {{k: repr(v) for k, v in out.items()}}}}))
@@ -130,8 +135,8 @@ def test_a_broken_build_warns_names_the_file_and_takes_the_jit(tmp_path):
 @pytest.mark.slow
 @pytest.mark.skipif(not (shutil.which("cc") or shutil.which("gcc")), reason="no C compiler: no ahead-of-time build")
 def test_the_build_runs_without_numba_and_equals_the_jit_bit_for_bit(tmp_path):
-    """Built here from the current source: an extraction (all families, and a filter bank) meets only signatures the
-    build holds, so numba is never imported; every value equals the JIT's exactly (a small and a larger ROI: the
+    """Built here from the current source: an extraction (all families, and a filter bank) and voxel-wise maps meet
+    only signatures the build holds, so numba is never imported; every value equals the JIT's exactly (a small and a larger ROI: the
     double- and single-precision Moran paths). The small ROI's extractions never import SciPy either (convex hull,
     MVEE, Moran FFTs and the filters' convolutions need none; ~0.2 s of a small case's process)."""
     proc = subprocess.run([sys.executable, "-m", "radiomix.kernels.aot", "--out", str(tmp_path)], capture_output=True,

@@ -15,16 +15,20 @@ from radiomix.kernels.filter_kernels import MODES, correlate1d
 @pytest.mark.parametrize("mode", sorted(MODES))
 @pytest.mark.parametrize("seed", range(4))
 def test_correlate1d_matches_scipy(mode, seed):
+    """Also symmetric and antisymmetric kernels (taken in pairs about the centre tap)."""
     rng = np.random.default_rng(seed)
     for _ in range(25):
         shape = tuple(int(v) for v in rng.integers(1, 9, 3))
         x = rng.normal(size=shape)
         taps = int(rng.integers(1, 20))  # often longer than the axis: the boundary map repeats
         w = rng.normal(size=taps)
-        if rng.random() < 0.5:
-            w = (w + w[::-1]) / 2  # SciPy pairs the taps of symmetric kernels: still equal to round-off
+        kind = rng.integers(0, 3)
+        if kind == 1:
+            w = (w + w[::-1]) / 2  # symmetric: taps taken in pairs (as SciPy does) when centred
+        elif kind == 2:
+            w = (w - w[::-1]) / 2  # antisymmetric
         axis = int(rng.integers(0, 3))
-        origin = int(rng.integers(-(taps // 2), (taps - 1) // 2 + 1))
+        origin = 0 if rng.random() < 0.5 else int(rng.integers(-(taps // 2), (taps - 1) // 2 + 1))
         want = ndi.correlate1d(x, w, axis=axis, mode=mode, origin=origin)
         got = correlate1d(x, w, axis, mode, taps // 2 + origin)
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12 * max(1.0, np.abs(want).max()))

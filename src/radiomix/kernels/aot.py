@@ -51,10 +51,13 @@ SIGNATURES: dict[str, tuple[str, ...]] = {
         f"{_F64_2}, {_I64_2}, {_F64_2}, {_F64_2}, {_F64_2}, {_F64_2}, float64, {_F64_2}",),
     "radiomix.kernels.morphology_kernels.mvee_weights_active": (f"{_F64_2}, float64, int64, int64",),
     "radiomix.kernels.filter_kernels.correlate_lines": (
-        f"{_F64_3}, {_F64_1}, int64, int64, int64, int64, int64, int64, {_F64_3}",),
+        f"{_F64_3}, {_F64_1}, int64, int64, int64, int64, int64, int64, int64, {_F64_3}",),
     "radiomix.kernels.hull_kernels.convex_hull_3d_kernel": (f"{_I64_2}, {_I64_1}, {_I64_2}, {_I64_2}",),
     "radiomix.kernels.hull_kernels._hull_volume_area": (f"{_F64_2}, {_I64_2}",),
     "radiomix.kernels.hull_kernels._max_sq_distance": (f"{_F64_2}",),
+    "radiomix.kernels.map_kernels.voxel_maps_block": (
+        (f"{_F64_3}, Array(int32, 3, 'C'), {_B_3}, {_I64_2}, int64, int64, int64, {_I64_1}, {_I64_1}, {_I64_1}, "
+         f"{_I64_1}, int64, boolean, {_I64_1}, {_I64_1}, {_I64_1}, Array(float32, 2, 'C')"),),
     "radiomix.kernels.moran_kernels._inverse_distance_grid_serial": (f"{_F64_1}, {_F64_1}, {_F64_1}, {_F64_3}",),
     "radiomix.kernels.moran_kernels._spectral_dots3": tuple(
         f"Array({real}, 3, 'C'), {_F64_1}, {c}, {c}, {c}, int64, int64, {_F64_1}"

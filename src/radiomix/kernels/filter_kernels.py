@@ -40,29 +40,63 @@ def _source_index(q, n, mode):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def correlate_lines(x, w, mode, offset, o_lo, o_hi, k_lo, k_hi, out):  # pragma: no cover - compiled
+def correlate_lines(x, w, mode, offset, sym, o_lo, o_hi, k_lo, k_hi, out):  # pragma: no cover - compiled
     """``out[o, i, k] = sum_j w[j] x[o, s(i + j - offset), k]`` for ``o_lo <= o < o_hi`` and ``k_lo <= k < k_hi``,
     with ``s`` the boundary map of ``mode`` (:data:`MODES`; a -1 reads zero). ``x`` and ``out`` are
     (outer, n, inner) views of C-ordered arrays: the axis filtered is the middle one, so the inner loop runs over
-    contiguous memory. The ranges let threads share one output (the lines are independent)."""
+    contiguous memory. The ranges let threads share one output (the lines are independent).
+
+    ``sym`` 1 (-1): the kernel is symmetric (antisymmetric) about its centre tap, which ``offset`` then is: the taps
+    are taken in pairs, ``w[j] (x[i - c + j] +- x[i + c - j])``, half the products (Gaussians and their
+    derivatives, the LoG's kernels, are such)."""
     n = x.shape[1]
-    inner = x.shape[2]
     taps = w.shape[0]
     src = np.empty(n + taps - 1, np.int64)  # the source index of every position a tap reads
     for q in range(n + taps - 1):
         src[q] = _source_index(q - offset, n, mode)
+    half = taps // 2 if sym != 0 else 0
+    sign = float(sym)
+    if x.shape[2] == 1:  # along the last axis: each line extended by its boundary into a buffer, then plain sums
+        ext = np.empty(n + taps - 1)
+        for o in range(o_lo, o_hi):
+            for q in range(n + taps - 1):
+                t = src[q]
+                ext[q] = x[o, t, 0] if t >= 0 else 0.0
+            for i in range(n):
+                if sym != 0:
+                    acc = w[half] * ext[i + half]
+                    for j in range(half):
+                        acc += w[j] * (ext[i + j] + sign * ext[i + taps - 1 - j])
+                else:
+                    acc = 0.0
+                    for j in range(taps):
+                        acc += w[j] * ext[i + j]
+                out[o, i, 0] = acc
+        return
     for o in range(o_lo, o_hi):
         for i in range(n):
-            if inner == 1:
-                s = 0.0
-                for j in range(taps):
-                    t = src[i + j]
-                    if t >= 0:
-                        s += w[j] * x[o, t, 0]
-                out[o, i, 0] = s
-                continue
             for k in range(k_lo, k_hi):
                 out[o, i, k] = 0.0
+            if sym != 0:
+                t = src[i + half]
+                if t >= 0 and w[half] != 0.0:
+                    wc = w[half]
+                    for k in range(k_lo, k_hi):
+                        out[o, i, k] += wc * x[o, t, k]
+                for j in range(half):
+                    t1 = src[i + j]
+                    t2 = src[i + taps - 1 - j]
+                    wj = w[j]
+                    if t1 >= 0 and t2 >= 0:
+                        for k in range(k_lo, k_hi):
+                            out[o, i, k] += wj * (x[o, t1, k] + sign * x[o, t2, k])
+                    elif t1 >= 0:
+                        for k in range(k_lo, k_hi):
+                            out[o, i, k] += wj * x[o, t1, k]
+                    elif t2 >= 0:
+                        for k in range(k_lo, k_hi):
+                            out[o, i, k] += (sign * wj) * x[o, t2, k]
+                continue
             for j in range(taps):
                 t = src[i + j]
                 if t < 0:
@@ -85,7 +119,10 @@ def correlate1d(x: np.ndarray, weights: np.ndarray, axis: int, mode: str, offset
     o3 = out.reshape(n_outer, n, -1)
     n_inner = x3.shape[2]
     w = np.ascontiguousarray(weights, dtype=np.float64)
-    args = (w, MODES[mode], int(offset))
+    sym = 0
+    if w.size % 2 and w.size > 1 and int(offset) == w.size // 2:
+        sym = 1 if np.array_equal(w, w[::-1]) else -1 if np.array_equal(w, -w[::-1]) else 0
+    args = (w, MODES[mode], int(offset), sym)
     if threads <= 1 or pool is None or max(n_outer, n_inner) < 2 * threads:
         correlate_lines(x3, *args, 0, n_outer, 0, n_inner, o3)
         return out

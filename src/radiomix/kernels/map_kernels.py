@@ -1,4 +1,5 @@
-"""Voxel-wise (sliding-kernel) feature kernels for ``radiomix.maps``: one numba kernel, parallel over the ROI voxels.
+"""Voxel-wise (sliding-kernel) feature kernels for ``radiomix.maps``: one serial kernel per block of ROI voxels, the
+blocks on threads side by side.
 
 For every centre voxel the kernel is the cube of side ``2 R + 1`` around it, restricted to voxels of the intensity
 mask that lie in the image. The features are those of the statistics family (IBSI 3.3) and of the GLCM family (IBSI
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from radiomix.kernels._jit import njit, prange
+from radiomix.kernels._jit import njit
 
 #: number of statistics features, in ``features.statistics.FEATURES`` order
 N_STATS = 18
@@ -380,9 +381,22 @@ def cube_pairs(radius: int, offsets: np.ndarray, padded_shape) -> tuple[np.ndarr
             np.concatenate(pb).astype(np.int64), np.array(start, dtype=np.int64))
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True)
+def voxel_maps_block(image, lv, inside, points, p0, p1, radius, cube, pair_a, pair_b, dir_start, n_g, symmetric,
+                     stat_slot, avg_slot, mrg_slot, out):  # pragma: no cover - compiled
+    """:func:`voxel_maps` for ``points[p0:p1]``: one block of the points, serially (without the GIL, so that blocks
+    run on threads side by side)."""
+    n_log = 2 * pair_a.size + 2
+    rdiff = _diff_weights(n_g)
+    log2n = np.zeros(n_log)
+    for c in range(1, n_log):
+        log2n[c] = np.log2(c)
+    _maps_chunk(image, lv, inside, points, p0, p1, radius, cube, pair_a, pair_b, dir_start, n_g, symmetric,
+                stat_slot, avg_slot, mrg_slot, out, rdiff, log2n)
+
+
 def voxel_maps(image, lv, inside, points, radius, cube, pair_a, pair_b, dir_start, n_g, symmetric,
-               stat_slot, avg_slot, mrg_slot, out, n_chunks):  # pragma: no cover - compiled
+               stat_slot, avg_slot, mrg_slot, out, n_chunks, threads: int = 1) -> None:
     """Statistics and GLCM features of the kernel around each of ``points`` (M, 3), written straight into the maps.
 
     ``image`` (float64), ``lv`` (int32: grey levels 1..n_g inside the intensity mask, 0 outside) and ``inside``
@@ -391,18 +405,27 @@ def voxel_maps(image, lv, inside, points, radius, cube, pair_a, pair_b, dir_star
     ``out`` (F, box voxels) float32: feature ``t`` of the statistics family goes to row ``stat_slot[t]`` (skipped if
     -1), GLCM 3D averaged to ``avg_slot[t]``, 3D merged to ``mrg_slot[t]``, at the point's C-order index in the box.
     Statistics of a kernel without voxels and GLCM features of a kernel without pairs are NaN; an averaged feature is
-    the mean over the directions where it is defined. The points are split into ``n_chunks`` chunks (run in
-    parallel), each with its own scratch arrays (no allocation per voxel)."""
-    n_log = 2 * pair_a.size + 2
-    rdiff = _diff_weights(n_g)
-    log2n = np.zeros(n_log)
-    for c in range(1, n_log):
-        log2n[c] = np.log2(c)
+    the mean over the directions where it is defined.
+
+    The points are split into ``n_chunks`` blocks (:func:`voxel_maps_block`, each with its own scratch arrays: no
+    allocation per voxel), run on ``threads`` threads of a shared pool. Every point's values are computed alone, so
+    they do not depend on the split. The blocks are serial kernels on Python threads rather than one numba
+    ``prange`` loop, so that they run from the ahead-of-time build too: a process that makes maps never starts
+    numba's runtime (~0.3 s)."""
+    args = (image, lv, inside, points)
+    rest = (radius, cube, pair_a, pair_b, dir_start, n_g, symmetric, stat_slot, avg_slot, mrg_slot, out)
     npts = points.shape[0]
     n_chunks = max(1, min(npts, n_chunks))
-    for ch in prange(n_chunks):
-        _maps_chunk(image, lv, inside, points, ch * npts // n_chunks, (ch + 1) * npts // n_chunks, radius, cube,
-                    pair_a, pair_b, dir_start, n_g, symmetric, stat_slot, avg_slot, mrg_slot, out, rdiff, log2n)
+    bounds = [(ch * npts // n_chunks, (ch + 1) * npts // n_chunks) for ch in range(n_chunks)]
+    if threads <= 1 or n_chunks == 1:
+        for p0, p1 in bounds:
+            voxel_maps_block(*args, p0, p1, *rest)
+        return
+    from radiomix.threads import shared_pool
+
+    pool = shared_pool("maps", threads)
+    for job in [pool.submit(voxel_maps_block, *args, p0, p1, *rest) for p0, p1 in bounds]:
+        job.result()
 
 
 @njit(cache=True)
