@@ -53,7 +53,6 @@ SIGNATURES: dict[str, tuple[str, ...]] = {
     "radiomix.kernels.filter_kernels.correlate_lines": (
         f"{_F64_3}, {_F64_1}, int64, int64, int64, int64, int64, int64, int64, {_F64_3}",),
     "radiomix.kernels.hull_kernels.convex_hull_3d_kernel": (f"{_I64_2}, {_I64_1}, {_I64_2}, {_I64_2}",),
-    "radiomix.kernels.hull_kernels._hull_volume_area": (f"{_F64_2}, {_I64_2}",),
     "radiomix.kernels.hull_kernels._max_sq_distance": (f"{_F64_2}",),
     "radiomix.kernels.map_kernels.voxel_maps_block": (
         (f"{_F64_3}, Array(int32, 3, 'C'), {_B_3}, {_I64_2}, int64, int64, int64, {_I64_1}, {_I64_1}, {_I64_1}, "

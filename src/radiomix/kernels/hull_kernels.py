@@ -124,6 +124,28 @@ def _initial_simplex(x):  # pragma: no cover - compiled
     return ia, ib, ic, idd
 
 
+@njit(cache=True, nogil=True, fastmath=True, inline="always")
+def _new_face(x, g, u, v, w, fv, fn, alive, head, far, fard, seen):  # pragma: no cover - compiled
+    """Slot ``g`` becomes the live face (u, v, w) with the exact normal (v - u) x (w - u) and no outside points."""
+    fv[g, 0] = u
+    fv[g, 1] = v
+    fv[g, 2] = w
+    p0 = x[v, 0] - x[u, 0]
+    p1 = x[v, 1] - x[u, 1]
+    p2 = x[v, 2] - x[u, 2]
+    q0 = x[w, 0] - x[u, 0]
+    q1 = x[w, 1] - x[u, 1]
+    q2 = x[w, 2] - x[u, 2]
+    fn[g, 0] = p1 * q2 - p2 * q1
+    fn[g, 1] = p2 * q0 - p0 * q2
+    fn[g, 2] = p0 * q1 - p1 * q0
+    alive[g] = True
+    head[g] = -1
+    far[g] = -1
+    fard[g] = 0
+    seen[g] = 0
+
+
 @njit(cache=True, nogil=True, fastmath=True)
 def _quickhull(x, idx, tri_out, nrm_out):  # pragma: no cover - compiled
     """Quickhull of the integer points ``x`` (m, 3), which are the points ``idx`` (ascending) of the caller's; fills
@@ -167,24 +189,8 @@ def _quickhull(x, idx, tri_out, nrm_out):  # pragma: no cover - compiled
     fv[3, 0], fv[3, 1], fv[3, 2] = ic, idd, ia
     hw = 4
     for f in range(4):
-        u = fv[f, 0]
-        v = fv[f, 1]
-        w = fv[f, 2]
-        p0 = x[v, 0] - x[u, 0]
-        p1 = x[v, 1] - x[u, 1]
-        p2 = x[v, 2] - x[u, 2]
-        q0 = x[w, 0] - x[u, 0]
-        q1 = x[w, 1] - x[u, 1]
-        q2 = x[w, 2] - x[u, 2]
-        fn[f, 0] = p1 * q2 - p2 * q1
-        fn[f, 1] = p2 * q0 - p0 * q2
-        fn[f, 2] = p0 * q1 - p1 * q0
-        alive[f] = True
-        head[f] = -1
-        far[f] = -1
-        fard[f] = 0
+        _new_face(x, f, fv[f, 0], fv[f, 1], fv[f, 2], fv, fn, alive, head, far, fard, seen)
         inq[f] = False
-        seen[f] = 0
     for f in range(4):
         for e in range(3):
             u = fv[f, e]
@@ -283,23 +289,7 @@ def _quickhull(x, idx, tri_out, nrm_out):  # pragma: no cover - compiled
                 inq[g] = False
             u = hu[t]
             v = hv[t]
-            fv[g, 0] = u
-            fv[g, 1] = v
-            fv[g, 2] = p
-            p0 = x[v, 0] - x[u, 0]
-            p1 = x[v, 1] - x[u, 1]
-            p2 = x[v, 2] - x[u, 2]
-            q0 = px - x[u, 0]
-            q1 = py - x[u, 1]
-            q2 = pz - x[u, 2]
-            fn[g, 0] = p1 * q2 - p2 * q1
-            fn[g, 1] = p2 * q0 - p0 * q2
-            fn[g, 2] = p0 * q1 - p1 * q0
-            alive[g] = True
-            head[g] = -1
-            far[g] = -1
-            fard[g] = 0
-            seen[g] = 0
+            _new_face(x, g, u, v, p, fv, fn, alive, head, far, fard, seen)
             h = hg[t]
             nb[g, 0] = h
             for e in range(3):
@@ -494,55 +484,14 @@ def convex_hull_3d(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarr
 # --- volume, area, diameter ---------------------------------------------------------------------------------------------
 
 
-@njit(cache=True, nogil=True)
-def _hull_volume_area(v, f):  # pragma: no cover - compiled
-    """(sum_f (a_f - o) . ((b_f - o) x (c_f - o)), sum_f |(b_f - a_f) x (c_f - a_f)|) over the triangles ``f`` (m, 3)
-    of the points ``v`` (n, 3), o the first corner of the first triangle: six times the volume of a closed outward
-    surface (divergence theorem; the origin o, on the surface, keeps the terms small) and twice its area. Both sums
-    compensated (Kahan); no fastmath, which would let the compiler undo the compensation."""
-    vol = 0.0
-    vol_c = 0.0
-    area = 0.0
-    area_c = 0.0
-    if f.shape[0] == 0:
-        return vol, area
-    o0 = v[f[0, 0], 0]
-    o1 = v[f[0, 0], 1]
-    o2 = v[f[0, 0], 2]
-    for t in range(f.shape[0]):
-        i = f[t, 0]
-        j = f[t, 1]
-        k = f[t, 2]
-        a0, a1, a2 = v[i, 0] - o0, v[i, 1] - o1, v[i, 2] - o2
-        b0, b1, b2 = v[j, 0] - o0, v[j, 1] - o1, v[j, 2] - o2
-        c0, c1, c2 = v[k, 0] - o0, v[k, 1] - o1, v[k, 2] - o2
-        x = a0 * (b1 * c2 - b2 * c1) + a1 * (b2 * c0 - b0 * c2) + a2 * (b0 * c1 - b1 * c0)
-        y = x - vol_c
-        z = vol + y
-        vol_c = (z - vol) - y
-        vol = z
-        e0 = b0 - a0
-        e1 = b1 - a1
-        e2 = b2 - a2
-        g0 = c0 - a0
-        g1 = c1 - a1
-        g2 = c2 - a2
-        n0 = e1 * g2 - e2 * g1
-        n1 = e2 * g0 - e0 * g2
-        n2 = e0 * g1 - e1 * g0
-        x = np.sqrt(n0 * n0 + n1 * n1 + n2 * n2)
-        y = x - area_c
-        z = area + y
-        area_c = (z - area) - y
-        area = z
-    return vol, area
-
-
 def hull_volume_area(points_mm: np.ndarray, triangles: np.ndarray) -> tuple[float, float]:
     """(volume, area) of the closed surface ``triangles`` (m, 3), counter-clockwise from outside, over ``points_mm``
     (n, 3): :math:`V = \\frac{1}{6}\\sum_f a_f \\cdot (b_f \\times c_f)`,
-    :math:`A = \\frac{1}{2}\\sum_f |(b_f - a_f) \\times (c_f - a_f)|`."""
-    six_v, two_a = _hull_volume_area(np.ascontiguousarray(points_mm, dtype=np.float64),
+    :math:`A = \\frac{1}{2}\\sum_f |(b_f - a_f) \\times (c_f - a_f)|` (the mesh's own one-pass kernel,
+    :func:`radiomix.kernels.morphology_kernels.mesh_volume_area`)."""
+    from radiomix.kernels.morphology_kernels import mesh_volume_area
+
+    six_v, two_a = mesh_volume_area(np.ascontiguousarray(points_mm, dtype=np.float64),
                                      np.ascontiguousarray(triangles, dtype=np.int64))
     return float(six_v / 6.0), float(0.5 * two_a)
 
