@@ -44,8 +44,8 @@ def _is_dicom_file(path: Path) -> bool:
     return False
 
 
-#: compressed image files (``.gz``) from this size decompress for ~0.1 s or more (SimpleITK, without the GIL; the
-#: 30 MB medium phantom reads in 0.21-0.26 s)
+#: compressed image files (``.gz``) from this size decompress for ~0.1 s or more (without the GIL: libdeflate or zlib
+#: in the native NIfTI reader, or SimpleITK; the 30 MB medium phantom reads in 0.12-0.26 s)
 WARM_UP_MIN_GZ_BYTES = 16 << 20
 #: uncompressed image files from this size take as long to read from the page cache
 WARM_UP_MIN_BYTES = 256 << 20
