@@ -58,7 +58,6 @@ class Hull:
     area: float
 
 
-
 @dataclass(frozen=True, eq=False)
 class Shape:
     """Mesh, voxel positions and intensities of one ROI, with the derived quantities the features share."""
