@@ -49,3 +49,7 @@ def test_non_contiguous_and_integer_input_is_read_as_float64():
     w = np.array([0.25, 0.5, 0.25])
     want = ndi.correlate1d(x.astype(float)[:, ::2], w, axis=2, mode="nearest")
     np.testing.assert_allclose(correlate1d(x[:, ::2], w, 2, "nearest", 1), want, rtol=1e-14)
+
+
+def test_empty_array_gives_an_empty_result():
+    assert correlate1d(np.zeros((0, 4, 5)), np.ones(3), 1, "reflect", 1).shape == (0, 4, 5)

@@ -100,3 +100,13 @@ def test_reading_a_mask_imports_scipy_fft_only_where_moran_needs_it(tmp_path):
     seen = [subprocess.run([sys.executable, "-c", code, str(tmp_path / f"{name}.nii.gz")], capture_output=True,
                            text=True, check=True).stdout.strip() for name in ("small", "large")]
     assert seen == ["False", "True"]
+
+
+def test_choose_method_matches_what_pair_sums_does():
+    """The choice :func:`prefetch_fft` relies on: a sparse ROI of few voxels in a large box takes the direct sum, so
+    reading its mask imports no FFT."""
+    sparse = np.zeros((40, 80, 80), bool)
+    sparse[0, 0, 0] = sparse[-1, -1, -1] = True
+    assert mo.choose_method(sparse)[0] == "direct"
+    assert mo.choose_method(np.ones((12, 20, 20), bool)) == ("numpy_fft", 8 * 12 * 20 * 20)
+    assert mo.choose_method(np.ones((30, 40, 40), bool))[0] == "scipy_fft"

@@ -113,6 +113,8 @@ def correlate1d(x: np.ndarray, weights: np.ndarray, axis: int, mode: str, offset
     blocks (over the axes before ``axis``, else after it), the same numbers as one call."""
     x = np.ascontiguousarray(x, dtype=np.float64)
     out = np.empty(x.shape)
+    if x.size == 0:
+        return out
     n = x.shape[axis]
     n_outer = int(np.prod(x.shape[:axis], dtype=np.int64))
     x3 = x.reshape(n_outer, n, -1)

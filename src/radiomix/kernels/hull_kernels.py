@@ -31,6 +31,7 @@ import math
 import numpy as np
 
 from radiomix.kernels._jit import njit
+from radiomix.kernels.morphology_kernels import mesh_volume_area
 
 #: coordinates along each axis must span less than this (exact int64 orientation tests; see the module docstring)
 MAX_RANGE = 2**20
@@ -489,8 +490,6 @@ def hull_volume_area(points_mm: np.ndarray, triangles: np.ndarray) -> tuple[floa
     (n, 3): :math:`V = \\frac{1}{6}\\sum_f a_f \\cdot (b_f \\times c_f)`,
     :math:`A = \\frac{1}{2}\\sum_f |(b_f - a_f) \\times (c_f - a_f)|` (the mesh's own one-pass kernel,
     :func:`radiomix.kernels.morphology_kernels.mesh_volume_area`)."""
-    from radiomix.kernels.morphology_kernels import mesh_volume_area
-
     six_v, two_a = mesh_volume_area(np.ascontiguousarray(points_mm, dtype=np.float64),
                                      np.ascontiguousarray(triangles, dtype=np.int64))
     return float(six_v / 6.0), float(0.5 * two_a)

@@ -352,25 +352,28 @@ def pair_sums(mask: np.ndarray, values: np.ndarray, spacing, *, direct_max_voxel
     Timings on the IBSI CT phantom (2 CPU cores): 46k voxels FFT 0.16 s, direct 1.5 s; 115k voxels FFT 0.14 s,
     direct ~7 s. Both agree to ~1e-10 relative. Grids of :data:`SINGLE_PRECISION_MIN_ELEMENTS` or more (bounding
     boxes of about 125k voxels and up) are transformed in single precision (see :func:`pair_sums_parseval`)."""
-    n = int(np.count_nonzero(mask))
-    grid = fft_grid_elements(mask)
-    if n <= direct_max_voxels or grid > fft_max_elements:
+    method, grid = choose_method(mask, direct_max_voxels, fft_max_elements)
+    if method == "direct":
         coords = np.argwhere(mask) * np.asarray(spacing, dtype=np.float64)
         return pair_sums_direct(coords, values)
     # small grids: one thread per transform (a thread pool's start costs more than it saves below ~1M elements)
     return pair_sums_parseval(mask, values, spacing, single=grid >= SINGLE_PRECISION_MIN_ELEMENTS,
-                              workers=-1 if grid >= PARALLEL_MIN_WORK else 1,
-                              numpy_fft=grid < NUMPY_FFT_MAX_ELEMENTS)
+                              workers=-1 if grid >= PARALLEL_MIN_WORK else 1, numpy_fft=method == "numpy_fft")
 
 
-def fft_grid_elements(mask: np.ndarray) -> int:
-    """Elements of the padded grid :func:`pair_sums` transforms for ``mask``: 8x its bounding box."""
-    return 8 * int(np.prod([sl.stop - sl.start for sl in bounding_box(mask)]))
+def choose_method(mask: np.ndarray, direct_max_voxels: int = 4000,
+                  fft_max_elements: int = 128_000_000) -> tuple[str, int]:
+    """(method, padded grid elements) :func:`pair_sums` takes for ``mask``: ``"direct"``, ``"numpy_fft"`` (grids
+    below :data:`NUMPY_FFT_MAX_ELEMENTS`) or ``"scipy_fft"``. The grid is 8x the mask's bounding box."""
+    grid = 8 * int(np.prod([sl.stop - sl.start for sl in bounding_box(mask)]))
+    if int(np.count_nonzero(mask)) <= direct_max_voxels or grid > fft_max_elements:
+        return "direct", grid
+    return ("numpy_fft" if grid < NUMPY_FFT_MAX_ELEMENTS else "scipy_fft"), grid
 
 
 def prefetch_fft(mask: np.ndarray) -> None:
-    """Imports SciPy's FFT now if Moran's sums on ``mask`` will need it (:data:`NUMPY_FFT_MAX_ELEMENTS`), so that
-    the first extraction does not pay the import (~0.17 s). Called when a mask is read; a guess only (resampling
-    changes the grid), which never changes a value."""
-    if mask.any() and fft_grid_elements(mask) >= NUMPY_FFT_MAX_ELEMENTS:
+    """Imports SciPy's FFT now if Moran's sums on ``mask`` will need it (:func:`choose_method`), so that the first
+    extraction does not pay the import (~0.17 s). Called when a mask is read; a guess only (resampling changes the
+    grid), which never changes a value."""
+    if mask.any() and choose_method(mask)[0] == "scipy_fft":
         import scipy.fft  # noqa: F401
