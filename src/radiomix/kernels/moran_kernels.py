@@ -311,14 +311,13 @@ def pair_sums_parseval(mask: np.ndarray, d: np.ndarray, spacing, *, workers: int
     wl = _half_spectrum_weights(n0)
     x = np.zeros((n0, m1, m2), real_t)  # one z-padded field at a time, written in place: no padding copy
 
-    def z_transform(field):
+    hs = []
+    for field in (None, d * d, d):
         if field is None:
             x[:m0] = mb
         else:
             x[:m0][mb] = field
-        return fft.rfft(x, 0, workers)
-
-    hs = (z_transform(None), z_transform(d * d), z_transform(d))
+        hs.append(fft.rfft(x, 0, workers))
     del x
     kz = hs[0].shape[0]
     nk = max(1, min(kz, int(block_bytes // (3 * n1 * n2 * np.dtype(cplx_t).itemsize))))
