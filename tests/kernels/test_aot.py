@@ -137,7 +137,7 @@ def test_a_broken_build_warns_names_the_file_and_takes_the_jit(tmp_path):
 def test_the_build_runs_without_numba_and_equals_the_jit_bit_for_bit(tmp_path):
     """Built here from the current source: an extraction (all families, and a filter bank) and voxel-wise maps meet
     only signatures the build holds, so numba is never imported; every value equals the JIT's exactly (a small and a larger ROI: the
-    double- and single-precision Moran paths). The small ROI's extractions never import SciPy either (convex hull,
+    direct, double- and single-precision Moran paths). The small ROIs' extractions never import SciPy either (convex hull,
     MVEE, Moran FFTs and the filters' convolutions need none; ~0.2 s of a small case's process)."""
     proc = subprocess.run([sys.executable, "-m", "radiomix.kernels.aot", "--out", str(tmp_path)], capture_output=True,
                           text=True, timeout=900, check=False)
@@ -146,7 +146,7 @@ def test_the_build_runs_without_numba_and_equals_the_jit_bit_for_bit(tmp_path):
     again = subprocess.run([sys.executable, "-m", "radiomix.kernels.aot", "--out", str(tmp_path)],
                            capture_output=True, text=True, timeout=120, check=True)
     assert "up to date" in again.stdout
-    for size in (20, 56):  # Moran's transforms in double, then (a box of ~175k voxels) in single precision
+    for size in (6, 20, 56):  # Moran's direct sum (~160 voxels), its transforms in double, then in single precision
         built, _ = _run(_EXTRACT.format(size=size), RADIOMIX_AOT_DIR=str(tmp_path), RADIOMIX_AOT="1")
         jit, _ = _run(_EXTRACT.format(size=size), RADIOMIX_AOT="0")
         assert not built["numba"], "an extraction called a kernel signature the build does not hold"

@@ -102,6 +102,52 @@ def test_reading_a_mask_imports_scipy_fft_only_where_moran_needs_it(tmp_path):
     assert seen == ["False", "True"]
 
 
+@pytest.mark.parametrize("n", [1, 2, 63, 64, 65, 700])
+def test_direct_sum_serial_and_parallel_give_the_same_bits(n):
+    """Rows are dealt into :data:`PAIR_PARTS` parts summed in order, whatever the threads: the serial kernel (the
+    ahead-of-time build's, before numba is loaded) and the parallel one agree exactly, and with the definition."""
+    rng = np.random.default_rng(n)
+    coords = rng.integers(0, 30, size=(n, 3)) * np.array([2.5, 0.75, 0.7])
+    coords = np.unique(coords, axis=0)
+    d = rng.normal(size=len(coords))
+    serial = mo._pair_sums_direct_serial(coords, d)
+    assert np.array_equal(serial, mo._pair_sums_direct(coords, d))
+    diff = coords[:, None, :] - coords[None, :, :]
+    r = np.sqrt((diff ** 2).sum(-1))
+    np.fill_diagonal(r, np.inf)
+    w = 1.0 / r
+    ref = (w.sum() / 2, (w * np.outer(d, d)).sum() / 2, (w * (d[:, None] - d[None, :]) ** 2).sum() / 2)
+    np.testing.assert_allclose(serial, ref, rtol=1e-12, atol=1e-12)
+
+
+def test_the_direct_sum_runs_serially_until_numba_is_loaded(monkeypatch):
+    calls = []
+    for name in ("_pair_sums_direct_serial", "_pair_sums_direct"):
+        kernel = getattr(mo, name)
+        monkeypatch.setattr(mo, name, lambda *a, k=kernel, n=name: (calls.append(n), k(*a))[1])
+    coords = np.argwhere(np.ones((3, 4, 5), bool)).astype(np.float64)
+    d = np.arange(60, dtype=np.float64)
+    out = []
+    for loaded in (False, True):
+        monkeypatch.setattr(mo, "jit_loaded", lambda v=loaded: v)
+        out.append(mo.pair_sums_direct(coords, d))
+    assert calls == ["_pair_sums_direct_serial", "_pair_sums_direct"]
+    assert out[0] == out[1]
+
+
+def test_choose_method_takes_the_cheaper_exact_method():
+    """Direct pairs for a few hundred voxels or a sparse ROI, FFT otherwise (the cost model of choose_method): a
+    3,000-voxel lesion used to take the direct sum (22 ms warm, and numba's start-up, ~0.4 s, on a first call)."""
+    assert mo.choose_method(np.ones((4, 6, 6), bool))[0] == "direct"  # 144 voxels
+    assert mo.choose_method(np.ones((10, 10, 10), bool))[0] == "numpy_fft"  # 1,000 voxels
+    z, y, x = np.mgrid[:16, :24, :24]
+    lesion = ((z - 8) / 7.5) ** 2 + ((y - 12) / 11.5) ** 2 + ((x - 12) / 11.5) ** 2 <= 1  # ~4,000 voxels
+    assert 3000 < lesion.sum() < 5000 and mo.choose_method(lesion)[0] == "numpy_fft"
+    scattered = np.zeros((40, 200, 200), bool)
+    scattered.flat[::1601] = True  # 1,000 voxels over a 1.6M-voxel box
+    assert mo.choose_method(scattered)[0] == "direct"
+
+
 def test_choose_method_matches_what_pair_sums_does():
     """The choice :func:`prefetch_fft` relies on: a sparse ROI of few voxels in a large box takes the direct sum, so
     reading its mask imports no FFT."""

@@ -77,8 +77,8 @@ def _warm_up() -> None:
     from radiomix.kernels import _jit
 
     if _jit.loaded_build() is not None:  # loads the ahead-of-time build, if there is one
-        # the ahead-of-time build covers the usual signatures: numba starts only if a kernel needs the JIT (the
-        # parallel ones: voxel maps, Moran's direct sums on ROIs of <= 4,000 voxels)
+        # the ahead-of-time build covers the usual signatures: numba starts only if a kernel needs the JIT (a
+        # signature the build lacks, or a parallel kernel on large work: Moran's direct sum beyond 50M pairs)
         try:
             from radiomix.threads import blas_controller
 

@@ -57,6 +57,7 @@ SIGNATURES: dict[str, tuple[str, ...]] = {
     "radiomix.kernels.map_kernels.voxel_maps_block": (
         (f"{_F64_3}, Array(int32, 3, 'C'), {_B_3}, {_I64_2}, int64, int64, int64, {_I64_1}, {_I64_1}, {_I64_1}, "
          f"{_I64_1}, int64, boolean, {_I64_1}, {_I64_1}, {_I64_1}, Array(float32, 2, 'C')"),),
+    "radiomix.kernels.moran_kernels._pair_sums_direct_serial": (f"{_F64_2}, {_F64_1}",),
     "radiomix.kernels.moran_kernels._inverse_distance_grid_serial": (f"{_F64_1}, {_F64_1}, {_F64_1}, {_F64_3}",),
     "radiomix.kernels.moran_kernels._spectral_dots3": tuple(
         f"Array({real}, 3, 'C'), {_F64_1}, {c}, {c}, {c}, int64, {_F64_1}"

@@ -2,7 +2,7 @@
 
 Implementations that must agree within floating-point tolerance:
 
-* :func:`pair_sums_direct` (numba, parallel): the O(N^2) sum over ROI voxel pairs, the definition itself.
+* :func:`pair_sums_direct` (numba): the O(N^2) sum over ROI voxel pairs, the definition itself.
 * :func:`pair_sums_fft` (NumPy/SciPy FFT): the same sums written as a convolution with the inverse-distance kernel on
   the voxel grid (weights depend only on the offset between two voxels), O(M log M) in the bounding-box size M.
 * :func:`pair_sums_parseval`: the FFT sums by Parseval, with pruned transforms (the one used on large ROIs).
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from radiomix.kernels._jit import get_num_threads, jit_loaded, njit, prange
+from radiomix.kernels._jit import jit_loaded, njit, prange
 from radiomix.kernels.texture_common import bounding_box
 
 #: Work (elements) below which kernels run single-threaded: starting a parallel region costs ~0.1 ms on an idle
@@ -24,46 +24,80 @@ PARALLEL_MIN_WORK = 1_000_000
 # --- Moran's I / Geary's C ---------------------------------------------------------------------------------------------
 
 
-@njit(cache=True, nogil=True, parallel=True, fastmath=True)
-def _pair_sums_direct(coords, d, nthreads):  # pragma: no cover - compiled
+@njit(cache=True, nogil=True)
+def _pair_rows(coords, d, t, step):  # pragma: no cover - compiled
+    """Sums over the unordered pairs (i, j > i) of rows i = t, t + step, ...: (sum w, sum w d_i d_j,
+    sum w (d_i - d_j)^2)."""
     n = coords.shape[0]
-    acc = np.zeros((nthreads, 3))
+    s_w = 0.0
+    s_dd = 0.0
+    s_diff = 0.0
+    for i in range(t, n, step):
+        zi = coords[i, 0]
+        yi = coords[i, 1]
+        xi = coords[i, 2]
+        di = d[i]
+        for j in range(i + 1, n):
+            dz = coords[j, 0] - zi
+            dy = coords[j, 1] - yi
+            dx = coords[j, 2] - xi
+            w = 1.0 / np.sqrt(dz * dz + dy * dy + dx * dx)
+            dj = d[j]
+            s_w += w
+            s_dd += w * di * dj
+            s_diff += w * (di - dj) * (di - dj)
+    return s_w, s_dd, s_diff
+
+
+#: the rows of the direct sum are dealt into this many interleaved parts (row i to part i % PAIR_PARTS), summed
+#: separately, then added in order: the serial and the parallel kernel give the same bits on any number of threads
+PAIR_PARTS = 64
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _pair_sums_direct(coords, d):  # pragma: no cover - compiled
+    acc = np.zeros((PAIR_PARTS, 3))
     # interleaved rows balance the triangular loop j > i across threads
-    for t in prange(nthreads):
-        s_w = 0.0
-        s_dd = 0.0
-        s_diff = 0.0
-        for i in range(t, n, nthreads):
-            zi = coords[i, 0]
-            yi = coords[i, 1]
-            xi = coords[i, 2]
-            di = d[i]
-            for j in range(i + 1, n):
-                dz = coords[j, 0] - zi
-                dy = coords[j, 1] - yi
-                dx = coords[j, 2] - xi
-                w = 1.0 / np.sqrt(dz * dz + dy * dy + dx * dx)
-                dj = d[j]
-                s_w += w
-                s_dd += w * di * dj
-                s_diff += w * (di - dj) * (di - dj)
-        acc[t, 0] = s_w
-        acc[t, 1] = s_dd
-        acc[t, 2] = s_diff
+    for t in prange(PAIR_PARTS):
+        acc[t, 0], acc[t, 1], acc[t, 2] = _pair_rows(coords, d, t, PAIR_PARTS)
+    return _sum_parts(acc)
+
+
+@njit(cache=True, nogil=True)
+def _pair_sums_direct_serial(coords, d):  # pragma: no cover - compiled
+    acc = np.zeros((PAIR_PARTS, 3))
+    for t in range(PAIR_PARTS):
+        acc[t, 0], acc[t, 1], acc[t, 2] = _pair_rows(coords, d, t, PAIR_PARTS)
+    return _sum_parts(acc)
+
+
+@njit(cache=True, nogil=True)
+def _sum_parts(acc):  # pragma: no cover - compiled
     out = np.zeros(3)
-    for t in range(nthreads):
+    for t in range(acc.shape[0]):
         for k in range(3):
             out[k] += acc[t, k]
     return out
 
 
+#: unordered pairs below which the direct sum runs serially (from the ahead-of-time build: no numba start-up, ~0.4 s);
+#: at ~4 ns per pair that is ~0.2 s
+SERIAL_MAX_PAIRS = 50_000_000
+
+
 def pair_sums_direct(coords_mm: np.ndarray, d: np.ndarray) -> tuple[float, float, float]:
     """Sums over ordered voxel pairs k != k' of ``w``, ``w d_k d_k'`` and ``w (d_k - d_k')^2`` with
-    ``w = 1 / ||r_k - r_k'||`` (positions ``coords_mm`` (N, 3) in mm, values ``d`` (N,)). O(N^2), numba parallel."""
+    ``w = 1 / ||r_k - r_k'||`` (positions ``coords_mm`` (N, 3) in mm, values ``d`` (N,)). O(N^2); numba threads
+    where numba is loaded or the pairs are many (:data:`SERIAL_MAX_PAIRS`), one thread otherwise: the same bits
+    either way (:data:`PAIR_PARTS`)."""
     coords = np.ascontiguousarray(coords_mm, dtype=np.float64)
     dd = np.ascontiguousarray(d, dtype=np.float64)
-    s = _pair_sums_direct(coords, dd, max(1, 4 * get_num_threads()))
-    # the kernel visits unordered pairs once; ordered sums are twice that
+    n = coords.shape[0]
+    if jit_loaded() or n * (n - 1) // 2 > SERIAL_MAX_PAIRS:
+        s = _pair_sums_direct(coords, dd)
+    else:
+        s = _pair_sums_direct_serial(coords, dd)
+    # the kernels visit unordered pairs once; ordered sums are twice that
     return 2.0 * float(s[0]), 2.0 * float(s[1]), 2.0 * float(s[2])
 
 
@@ -347,16 +381,15 @@ NUMPY_FFT_MAX_ELEMENTS = 262_144
 SINGLE_PRECISION_MIN_ELEMENTS = 1_000_000
 
 
-def pair_sums(mask: np.ndarray, values: np.ndarray, spacing, *, direct_max_voxels: int = 4000,
-              fft_max_elements: int = 128_000_000):
-    """Choose the cheaper exact method: direct pairs for small ROIs, FFT convolution otherwise. The FFT grid is 8x the
-    bounding box (:func:`pair_sums_parseval` holds about 14 bytes per grid element at peak); beyond
-    ``fft_max_elements`` the direct sum is used instead.
+def pair_sums(mask: np.ndarray, values: np.ndarray, spacing, *, fft_max_elements: int = 128_000_000):
+    """Choose the cheaper exact method (:func:`choose_method`): direct pairs for few voxels or sparse ROIs, FFT
+    convolution otherwise. The FFT grid is 8x the bounding box (:func:`pair_sums_parseval` holds about 16 bytes per grid
+    element at peak); beyond ``fft_max_elements`` the direct sum is used instead.
 
     Timings on the IBSI CT phantom (2 CPU cores): 46k voxels FFT 0.16 s, direct 1.5 s; 115k voxels FFT 0.14 s,
     direct ~7 s. Both agree to ~1e-10 relative. Grids of :data:`SINGLE_PRECISION_MIN_ELEMENTS` or more (bounding
     boxes of about 125k voxels and up) are transformed in single precision (see :func:`pair_sums_parseval`)."""
-    method, grid = choose_method(mask, direct_max_voxels, fft_max_elements)
+    method, grid = choose_method(mask, fft_max_elements)
     if method == "direct":
         coords = np.argwhere(mask) * np.asarray(spacing, dtype=np.float64)
         return pair_sums_direct(coords, values)
@@ -365,12 +398,23 @@ def pair_sums(mask: np.ndarray, values: np.ndarray, spacing, *, direct_max_voxel
                               workers=-1 if grid >= PARALLEL_MIN_WORK else 1, numpy_fft=method == "numpy_fft")
 
 
-def choose_method(mask: np.ndarray, direct_max_voxels: int = 4000,
-                  fft_max_elements: int = 128_000_000) -> tuple[str, int]:
+#: the cost model :func:`choose_method` compares, in nanoseconds on one core (measured on the benchmark VM): the direct
+#: sum ~5 per unordered pair (no fastmath, so that threads give the same bits); the FFT path ~0.13 ms plus ~16 per
+#: padded grid element
+DIRECT_NS_PER_PAIR = 5.0
+FFT_NS_FIXED = 130_000.0
+FFT_NS_PER_ELEMENT = 16.0
+
+
+def choose_method(mask: np.ndarray, fft_max_elements: int = 128_000_000) -> tuple[str, int]:
     """(method, padded grid elements) :func:`pair_sums` takes for ``mask``: ``"direct"``, ``"numpy_fft"`` (grids
-    below :data:`NUMPY_FFT_MAX_ELEMENTS`) or ``"scipy_fft"``. The grid is 8x the mask's bounding box."""
+    below :data:`NUMPY_FFT_MAX_ELEMENTS`) or ``"scipy_fft"``. The grid is 8x the mask's bounding box. The direct sum
+    is taken where it is expected to be cheaper (a few hundred voxels, or few voxels spread over a large box) or the
+    grid is beyond ``fft_max_elements``."""
     grid = 8 * int(np.prod([sl.stop - sl.start for sl in bounding_box(mask)]))
-    if int(np.count_nonzero(mask)) <= direct_max_voxels or grid > fft_max_elements:
+    n = int(np.count_nonzero(mask))
+    direct_ns = DIRECT_NS_PER_PAIR * n * (n - 1) / 2
+    if direct_ns <= FFT_NS_FIXED + FFT_NS_PER_ELEMENT * grid or grid > fft_max_elements:
         return "direct", grid
     return ("numpy_fft" if grid < NUMPY_FFT_MAX_ELEMENTS else "scipy_fft"), grid
 
