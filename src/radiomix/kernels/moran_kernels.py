@@ -81,7 +81,7 @@ def _sum_parts(acc):  # pragma: no cover - compiled
 
 
 #: unordered pairs below which the direct sum runs serially (from the ahead-of-time build: no numba start-up, ~0.4 s);
-#: at ~4 ns per pair that is ~0.2 s
+#: at ~5 ns per pair that is ~0.25 s
 SERIAL_MAX_PAIRS = 50_000_000
 
 
