@@ -171,3 +171,24 @@ print(json.dumps({{"numba": "numba" in sys.modules, "build": _jit.loaded_build()
 """
     res, _ = _run("import json\n" + warm, RADIOMIX_AOT_DIR=str(tmp_path), RADIOMIX_AOT="1")
     assert res == {"numba": False, "build": _jit.module_name(_jit.build_key()), "threads": 1}
+
+
+def test_a_new_build_removes_this_machines_stale_builds_only(tmp_path):
+    """Builds of other sources on this machine can never load again and go; other machines' builds in a shared folder,
+    and builds whose index predates the machine key, stay."""
+    suffix = ".cpython-311-x86_64-linux-gnu.so"
+
+    def fake(name, machine):
+        (tmp_path / f"{name}{suffix}").write_bytes(b"x")
+        index = {"module": name, "exports": []} | ({} if machine is None else {"machine": machine})
+        (tmp_path / f"{name}.json").write_text(json.dumps(index))
+
+    fake("radiomix_aot_current", _jit.machine_key())
+    fake("radiomix_aot_stale", _jit.machine_key())
+    fake("radiomix_aot_other_cpu", "0123456789abcdef")
+    fake("radiomix_aot_legacy", None)
+    (tmp_path / "radiomix_aot_broken.json").write_text("{not json")
+    assert aot.prune_stale_builds(tmp_path, "radiomix_aot_current") == ["radiomix_aot_stale"]
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == sorted([f"radiomix_aot_{n}{ext}" for n in ("current", "other_cpu", "legacy")
+                           for ext in (suffix, ".json")] + ["radiomix_aot_broken.json"])

@@ -193,6 +193,13 @@ def build_key() -> str:
     return h.hexdigest()[:16]
 
 
+def machine_key() -> str:
+    """Digest of what a build depends on besides the kernels' sources: the CPU, Python and NumPy. A build in the same
+    folder with this machine key but another name was made from other sources here, and can never load again."""
+    text = f"{_cpu_fingerprint()} {sys.version_info[:2]} {np.__version__}"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def module_name(key: str) -> str:
     return f"radiomix_aot_{key}"
 

@@ -169,9 +169,38 @@ def build(folder: Path | None = None, verbose: bool = False) -> Path:
         partial = target.parent / f".{name}.{os.getpid()}.tmp"
         shutil.copyfile(built, partial)  # atomic: a reader sees the whole file or none
         os.replace(partial, target)
-        partial.write_text(json.dumps({"module": name, "exports": exports}, indent=1))
+        partial.write_text(json.dumps({"module": name, "machine": _jit.machine_key(), "exports": exports}, indent=1))
         os.replace(partial, index)  # written last: the build counts only once both files are there
+    prune_stale_builds(target.parent, name)
     return target
+
+
+def prune_stale_builds(folder: Path, keep: str) -> list[str]:
+    """Remove the builds in ``folder`` other than ``keep`` that were made on this machine (same
+    :func:`radiomix.kernels._jit.machine_key`: CPU, Python, NumPy) from other kernel sources: they can never load again,
+    and each kernel change would otherwise leave one more (~1.2 MB). Builds for other machines or Pythons sharing the
+    folder (a shared install on a cluster), and builds whose index has no machine key, are left alone. A process that
+    has a removed build loaded keeps it (the file is only unlinked). Returns the names removed."""
+    import json
+
+    from radiomix.kernels import _jit
+
+    machine = _jit.machine_key()
+    removed = []
+    for index in sorted(Path(folder).glob("radiomix_aot_*.json")):
+        name = index.name[: -len(".json")]
+        if name == keep:
+            continue
+        try:
+            if json.loads(index.read_text()).get("machine") != machine:
+                continue
+            index.unlink()  # first: without its index a build no longer counts
+            for ext in Path(folder).glob(f"{name}.*"):
+                ext.unlink()
+        except (OSError, ValueError):  # unreadable, or removed meanwhile by another build: not ours to fix
+            continue
+        removed.append(name)
+    return removed
 
 
 def main(argv=None) -> int:
