@@ -314,10 +314,10 @@ def pair_sums_parseval(mask: np.ndarray, d: np.ndarray, spacing, *, workers: int
 
     The zero padding is pruned: the real transform along z runs over the box's rows and columns only. Then, block by
     block over the z frequencies (contiguous planes), the transform along x runs over the box's rows only and the one
-    along y over the whole block, in place in one buffer reused from block to block, and each block's three
-    spectral sums are taken while it is in cache. The padded spectra never exist: memory is the three z-transformed
-    fields (~1/4 of the padded grid each) plus one block of ``block_bytes`` for the three. Fresh memory is what a process's first
-    call pays for (page faults: ~2.5 us per 4 KiB page on the benchmark VM), so it is kept small.
+    along y over the whole block, in place in one buffer reused from block to block, and each block's three spectral
+    sums are taken while it is in cache. The padded spectra never exist: memory is the three z-transformed fields
+    (~1/4 of the padded grid each) plus one block of ``block_bytes`` for the three. Fresh memory is what a process's
+    first call pays for (page faults: ~2.5 us per 4 KiB page on the benchmark VM), so it is kept small.
     Cost: three pruned forward FFTs (~60% of three full ones) plus a DCT of an eighth of the grid. Agrees with the
     direct sum to ~1e-12 relative. ``workers``: threads of each ``scipy.fft`` call (the GIL is released throughout).
     ``numpy_fft``: NumPy's FFT instead of SciPy's (one thread; the same values to ~1e-16 relative).
