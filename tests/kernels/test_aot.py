@@ -146,7 +146,7 @@ def test_the_build_runs_without_numba_and_equals_the_jit_bit_for_bit(tmp_path):
     again = subprocess.run([sys.executable, "-m", "radiomix.kernels.aot", "--out", str(tmp_path)],
                            capture_output=True, text=True, timeout=120, check=True)
     assert "up to date" in again.stdout
-    for size in (6, 20, 56):  # Moran's direct sum (~160 voxels), its transforms in double, then in single precision
+    for size in (6, 20, 56):  # Moran's direct sum (175 voxels), its transforms in double, then in single precision
         built, _ = _run(_EXTRACT.format(size=size), RADIOMIX_AOT_DIR=str(tmp_path), RADIOMIX_AOT="1")
         jit, _ = _run(_EXTRACT.format(size=size), RADIOMIX_AOT="0")
         assert not built["numba"], "an extraction called a kernel signature the build does not hold"
