@@ -225,6 +225,10 @@ def _dct1n_numpy(x: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(x)
 
 
+#: NumPy's FFT functions take ``out`` from NumPy 2.0 on (radiomix supports 1.26 too)
+_NUMPY_FFT_OUT = int(np.__version__.split(".")[0]) >= 2
+
+
 class _NumpyFFT:
     """The transforms :func:`pair_sums_parseval` needs, from NumPy's FFT (the same pocketfft as SciPy's, one thread,
     1.1-1.6x slower here): used on small grids (:data:`NUMPY_FFT_MAX_ELEMENTS`), where that costs ~0.2 ms and spares
@@ -240,7 +244,10 @@ class _NumpyFFT:
 
     @staticmethod
     def fft_inplace(x, axis, workers):
-        np.fft.fft(x, axis=axis, out=x)
+        if _NUMPY_FFT_OUT:  # no fresh output array per call (a small ROI's warm call then page-faults none)
+            np.fft.fft(x, axis=axis, out=x)
+        else:
+            x[...] = np.fft.fft(x, axis=axis)
 
 
 class _ScipyFFT:
