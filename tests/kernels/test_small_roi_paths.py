@@ -146,8 +146,9 @@ def test_the_direct_sum_runs_serially_until_numba_is_loaded(monkeypatch):
 
 
 def test_choose_method_takes_the_cheaper_exact_method():
-    """Direct pairs for a few hundred voxels or a sparse ROI, FFT otherwise (the cost model of choose_method): a
-    3,000-voxel lesion used to take the direct sum (22 ms warm, and numba's start-up, ~0.4 s, on a first call)."""
+    """Direct pairs for a few hundred voxels or a sparse ROI, FFT otherwise (the cost model of choose_method). Every ROI
+    of <= 4,000 voxels used to take the direct sum: 24 ms at 3,551 voxels against 0.8 ms by FFT (measured), and
+    numba's start-up (~0.4 s) on a process's first call."""
     assert mo.choose_method(np.ones((4, 6, 6), bool))[0] == "direct"  # 144 voxels
     assert mo.choose_method(np.ones((10, 10, 10), bool))[0] == "numpy_fft"  # 1,000 voxels
     z, y, x = np.mgrid[:16, :24, :24]

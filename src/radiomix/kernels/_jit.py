@@ -188,8 +188,7 @@ def build_key() -> str:
     from radiomix.kernels.aot import SIGNATURES
 
     h.update(repr(sorted(SIGNATURES.items())).encode())
-    h.update(_cpu_fingerprint().encode())
-    h.update(f"{sys.version_info[:2]} {np.__version__}".encode())
+    h.update(machine_key().encode())
     return h.hexdigest()[:16]
 
 
