@@ -167,3 +167,75 @@ def test_choose_method_matches_what_pair_sums_does():
     assert mo.choose_method(sparse)[0] == "direct"
     assert mo.choose_method(np.ones((12, 20, 20), bool)) == ("numpy_fft", 8 * 12 * 20 * 20)
     assert mo.choose_method(np.ones((30, 40, 40), bool))[0] == "scipy_fft"
+
+
+def _fresh_parseval(mask, d, spacing, **kw):
+    """pair_sums_parseval with nothing kept from earlier calls (no kept spectrum, no kept work arrays)."""
+    mo._spectra.clear()
+    mo._scratch_local.__dict__.clear()
+    return mo.pair_sums_parseval(mask, d, spacing, **kw)
+
+
+def test_kept_work_arrays_and_spectra_give_the_same_sums():
+    """Calls of growing and shrinking grids reuse this thread's work arrays and the kept kernel spectra: every call
+    gives the bits of a call with nothing kept."""
+    rng = np.random.default_rng(11)
+    cases = []
+    for shape in [(4, 6, 5), (12, 20, 17), (3, 3, 9), (12, 20, 17), (9, 4, 7)]:
+        mask = rng.random(shape) < 0.6
+        mask.flat[0] = True
+        cases.append((mask, rng.normal(size=int(mask.sum()))))
+    spacing = (2.0, 0.7, 0.9)
+    for numpy_fft in (True, False):
+        expected = [_fresh_parseval(m, d, spacing, numpy_fft=numpy_fft) for m, d in cases]
+        mo._spectra.clear()
+        mo._scratch_local.__dict__.clear()
+        for _ in range(2):
+            assert [mo.pair_sums_parseval(m, d, spacing, numpy_fft=numpy_fft) for m, d in cases] == expected
+
+
+def test_spectrum_cache_is_bounded_and_keyed_by_grid_spacing_and_precision(monkeypatch):
+    mo._spectra.clear()
+    a = mo._kernel_spectrum((8, 10, 6), (1.0, 1.0, 2.0), np.float64, mo._NumpyFFT, 1)
+    assert mo._kernel_spectrum((8, 10, 6), (1.0, 1.0, 2.0), np.float64, mo._NumpyFFT, 1) is a
+    assert mo._kernel_spectrum((8, 10, 6), (1.0, 1.0, 2.5), np.float64, mo._NumpyFFT, 1) is not a
+    assert mo._kernel_spectrum((8, 10, 6), (1.0, 1.0, 2.0), np.float32, mo._NumpyFFT, 1).dtype == np.float32
+    for n in range(4, 4 + 2 * mo.SPECTRUM_CACHE_ENTRIES, 2):
+        mo._kernel_spectrum((n, 4, 4), (1.0, 1.0, 1.0), np.float64, mo._NumpyFFT, 1)
+    assert len(mo._spectra) == mo.SPECTRUM_CACHE_ENTRIES
+    monkeypatch.setattr(mo, "SPECTRUM_CACHE_MAX_BYTES", 100)  # too large to keep: computed every time
+    mo._spectra.clear()
+    mo._kernel_spectrum((8, 10, 6), (1.0, 1.0, 2.0), np.float64, mo._NumpyFFT, 1)
+    assert not mo._spectra
+
+
+def test_work_arrays_beyond_the_budget_are_fresh(monkeypatch):
+    rng = np.random.default_rng(12)
+    mask = rng.random((10, 12, 9)) < 0.7
+    d = rng.normal(size=int(mask.sum()))
+    expected = _fresh_parseval(mask, d, (1.0, 1.0, 1.0), numpy_fft=True)
+    monkeypatch.setattr(mo, "SCRATCH_MAX_BYTES", 1000)
+    mo._scratch_local.__dict__.clear()
+    assert mo.pair_sums_parseval(mask, d, (1.0, 1.0, 1.0), numpy_fft=True) == expected
+    assert not getattr(mo._scratch_local, "arrays", None)
+
+
+def test_threads_keep_their_own_work_arrays():
+    import threading
+
+    rng = np.random.default_rng(13)
+    cases = [(rng.random(shape) < 0.6, None) for shape in [(7, 9, 8), (11, 5, 13), (6, 14, 10)]]
+    cases = [(m, rng.normal(size=int(m.sum()))) for m, _ in cases]
+    expected = [_fresh_parseval(m, d, (1.0, 2.0, 1.0), numpy_fft=True) for m, d in cases]
+    got: dict = {}
+
+    def work(k):
+        got[k] = [mo.pair_sums_parseval(*cases[(k + j) % 3], (1.0, 2.0, 1.0), numpy_fft=True) for j in range(30)]
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for k in range(3):
+        assert got[k] == [expected[(k + j) % 3] for j in range(30)]

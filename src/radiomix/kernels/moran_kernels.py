@@ -12,6 +12,9 @@ Implementations that must agree within floating-point tolerance:
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+
 import numpy as np
 
 from radiomix.kernels._jit import jit_loaded, njit, prange
@@ -239,7 +242,9 @@ class _NumpyFFT:
         return _dct1n_numpy(x)
 
     @staticmethod
-    def rfft(x, axis, workers):
+    def rfft(x, axis, workers, out=None):
+        if _NUMPY_FFT_OUT and out is not None:
+            return np.fft.rfft(x, axis=axis, out=out)
         return np.fft.rfft(x, axis=axis)
 
     @staticmethod
@@ -260,7 +265,7 @@ class _ScipyFFT:
         return scipy.fft.dctn(x, type=1, workers=workers, overwrite_x=True)
 
     @staticmethod
-    def rfft(x, axis, workers):
+    def rfft(x, axis, workers, out=None):  # scipy.fft has no out: a fresh array
         import scipy.fft
 
         return scipy.fft.rfft(x, axis=axis, workers=workers)
@@ -311,6 +316,59 @@ def _spectral_dots3(w_hat, wl, a, b, c, k0, out):  # pragma: no cover - compiled
             out[2] += wl[k] * s2
 
 
+#: the kernel spectra (:func:`_kernel_spectrum`) of at most this many bytes are kept, the last few of them
+SPECTRUM_CACHE_MAX_BYTES = 4 << 20
+SPECTRUM_CACHE_ENTRIES = 8
+_spectra: OrderedDict = OrderedDict()
+_spectra_lock = threading.Lock()
+
+
+def _kernel_spectrum(fshape: tuple[int, ...], spacing, real_t, fft, workers) -> np.ndarray:
+    """The spectrum (k = 0..N/2 per axis) of the inverse-distance kernel on the even periodic grid ``fshape``: the
+    type-I DCT of its octant. A function of the grid, the spacing and the precision only, so the last few small ones
+    are kept (:data:`SPECTRUM_CACHE_MAX_BYTES`): ROIs of similar size on scans of one protocol share grids, and a
+    repeated grid then costs neither the transforms nor their fresh memory (page faults). Never written to."""
+    key = (fshape, tuple(float(v) for v in spacing), np.dtype(real_t).str, fft.__name__)
+    with _spectra_lock:
+        hit = _spectra.get(key)
+        if hit is not None:
+            _spectra.move_to_end(key)
+            return hit
+    octant = tuple(n // 2 + 1 for n in fshape)
+    w_oct = np.empty(octant)
+    _inverse_distance_grid(*(np.arange(n, dtype=np.float64) * s for n, s in zip(octant, spacing)), w_oct)
+    w_hat = fft.dct1n(w_oct.astype(real_t, copy=False), workers)
+    if w_hat.nbytes <= SPECTRUM_CACHE_MAX_BYTES:
+        with _spectra_lock:
+            _spectra[key] = w_hat
+            while len(_spectra) > SPECTRUM_CACHE_ENTRIES:
+                _spectra.popitem(last=False)
+    return w_hat
+
+
+#: work arrays of :func:`pair_sums_parseval` are kept per thread between calls while they take at most this many bytes
+#: in all (small ROIs: a few MB), so that a process's later calls touch no fresh memory; larger ones are allocated
+SCRATCH_MAX_BYTES = 16 << 20
+_scratch_local = threading.local()
+
+
+def _work_arrays(specs: list[tuple[tuple[int, ...], type]]) -> list[np.ndarray] | None:
+    """Uninitialised arrays of the given (shape, dtype), this thread's kept ones (grown when too small); None when they
+    would take more than :data:`SCRATCH_MAX_BYTES` in all (the caller then allocates its own, as it needs them)."""
+    sizes = [int(np.prod(shape)) * np.dtype(dt).itemsize for shape, dt in specs]
+    if sum(sizes) > SCRATCH_MAX_BYTES:
+        return None
+    kept = getattr(_scratch_local, "arrays", None)
+    if kept is None or len(kept) != len(specs):
+        kept = _scratch_local.arrays = [np.empty(0, np.uint8) for _ in specs]
+    out = []
+    for k, ((shape, dt), size) in enumerate(zip(specs, sizes)):
+        if kept[k].size < size:
+            kept[k] = np.empty(size, np.uint8)
+        out.append(kept[k][:size].view(dt).reshape(shape))
+    return out
+
+
 def pair_sums_parseval(mask: np.ndarray, d: np.ndarray, spacing, *, workers: int = -1, block_bytes: int = 3 << 20,
                        single: bool = False, numpy_fft: bool = False) -> tuple[float, float, float]:
     """The sums of :func:`pair_sums_direct`, as :func:`pair_sums_fft` computes them, with fewer and cheaper transforms.
@@ -324,7 +382,10 @@ def pair_sums_parseval(mask: np.ndarray, d: np.ndarray, spacing, *, workers: int
     along y over the whole block, in place in one buffer reused from block to block, and each block's three spectral
     sums are taken while it is in cache. The padded spectra never exist: memory is the three z-transformed fields
     (~1/4 of the padded grid each) plus one block of ``block_bytes`` for the three. Fresh memory is what a process's
-    first call pays for (page faults: ~2.5 us per 4 KiB page on the benchmark VM), so it is kept small.
+    first call pays for (page faults: ~2.5 us per 4 KiB page on the benchmark VM), so it is kept small; on small grids
+    the work arrays are kept per thread and the kernel spectrum per grid (:func:`_work_arrays`,
+    :func:`_kernel_spectrum`), so a process's later calls touch none (the small phantom's second extraction: ~430 page
+    faults -> ~40).
     Cost: three pruned forward FFTs (~60% of three full ones) plus a DCT of an eighth of the grid. Agrees with the
     direct sum to ~1e-12 relative. ``workers``: threads of each ``scipy.fft`` call (the GIL is released throughout).
     ``numpy_fft``: NumPy's FFT instead of SciPy's (one thread; the same values to ~1e-16 relative).
@@ -343,27 +404,29 @@ def pair_sums_parseval(mask: np.ndarray, d: np.ndarray, spacing, *, workers: int
     # offsets n - 1 and -(n - 1) may share the grid point N / 2: the kernel is even, so both get the right weight
     fshape = tuple(_even_fast_len(max(2, 2 * n - 2)) for n in mb.shape)
     n0, n1, n2 = fshape
-    octant = tuple(n // 2 + 1 for n in fshape)
-    w_oct = np.empty(octant)
-    _inverse_distance_grid(*(np.arange(n, dtype=np.float64) * s for n, s in zip(octant, spacing)), w_oct)
     # spectrum at k = 0..N/2 per axis (single: transformed in single precision too, then summed in double)
-    w_hat = fft.dct1n(w_oct.astype(real_t, copy=False), workers)
-    del w_oct
+    w_hat = _kernel_spectrum(fshape, spacing, real_t, fft, workers)
     wl = _half_spectrum_weights(n0)
-    x = np.zeros((n0, m1, m2), real_t)  # one z-padded field at a time, written in place: no padding copy
-
+    kz = n0 // 2 + 1
+    nk = max(1, min(kz, int(block_bytes // (3 * n1 * n2 * np.dtype(cplx_t).itemsize))))
+    nk = -(-kz // -(-kz // nk))  # the same number of blocks, evenly filled
+    # one z-padded field at a time, written in place (no padding copy); the three z-transformed fields (written in
+    # place where the FFT takes an output); the three fields' blocks, transformed together (two calls per block)
+    in_place = fft is _NumpyFFT and _NUMPY_FFT_OUT
+    kept = _work_arrays([((n0, m1, m2), real_t), ((3, kz, m1, m2) if in_place else (0,), cplx_t),
+                         ((3, nk, n1, n2), cplx_t)])
+    x, h_all, buf = kept if kept is not None else (np.empty((n0, m1, m2), real_t), None, None)
+    x[m0:] = 0
     hs = []
-    for field in (None, d * d, d):
+    for f, field in enumerate((None, d * d, d)):
         if field is None:
             x[:m0] = mb
         else:
             x[:m0][mb] = field
-        hs.append(fft.rfft(x, 0, workers))
+        hs.append(fft.rfft(x, 0, workers, out=h_all[f] if in_place and h_all is not None else None))
     del x
-    kz = hs[0].shape[0]
-    nk = max(1, min(kz, int(block_bytes // (3 * n1 * n2 * np.dtype(cplx_t).itemsize))))
-    nk = -(-kz // -(-kz // nk))  # the same number of blocks, evenly filled
-    buf = np.empty((3, nk, n1, n2), cplx_t)  # the three fields' blocks, transformed together: two calls per block
+    if buf is None:  # allocated only now: the z-padded field is gone (peak memory)
+        buf = np.empty((3, nk, n1, n2), cplx_t)
     out = np.zeros(3)
     for k0 in range(0, kz, nk):
         nb = min(nk, kz - k0)
