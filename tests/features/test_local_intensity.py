@@ -129,3 +129,13 @@ def test_sphere_runs_match_the_offsets():
         assert np.all(np.diff(runs[:, 0] * 1000 + runs[:, 1]) > 0)  # sorted by (dz, dy)
     with pytest.raises(ValueError):
         sphere_runs(np.array([[0, 0, 0], [0, 0, 2]]))
+
+
+def test_sphere_geometry_is_kept_per_spacing_and_radius():
+    from radiomix.kernels.sphere_kernels import sphere_geometry, sphere_offsets, sphere_runs
+
+    off, runs = sphere_geometry((2.0, 1.0, 1.0), 6.2)
+    np.testing.assert_array_equal(off, sphere_offsets((2.0, 1.0, 1.0), 6.2))
+    np.testing.assert_array_equal(runs, sphere_runs(off))
+    assert sphere_geometry((2.0, 1.0, 1.0), 6.2)[0] is off  # kept: not computed again
+    assert sphere_geometry((2.0, 1.0, 0.5), 6.2)[0].shape != off.shape

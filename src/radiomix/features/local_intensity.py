@@ -16,7 +16,7 @@ from functools import cached_property
 import numpy as np
 
 from radiomix.features.base import Family, Feature, RoiData
-from radiomix.kernels.sphere_kernels import sphere_means_at, sphere_means_in_mask, sphere_offsets
+from radiomix.kernels.sphere_kernels import sphere_geometry, sphere_means_at, sphere_means_in_mask
 
 
 @dataclass(frozen=True, eq=False)
@@ -43,7 +43,7 @@ class LocalMeans:
 
     @cached_property
     def offsets(self) -> np.ndarray:
-        return sphere_offsets(self.spacing, self.radius_mm)
+        return sphere_geometry(self.spacing, self.radius_mm)[0]
 
     @cached_property
     def roi_points(self) -> np.ndarray:
@@ -52,7 +52,7 @@ class LocalMeans:
     @cached_property
     def means_all(self) -> np.ndarray:
         """Local mean at every ROI voxel (order of ``roi_points``), computed row by row over the mask."""
-        return sphere_means_in_mask(self.image, self.mask, self.offsets)
+        return sphere_means_in_mask(self.image, self.mask, self.offsets, sphere_geometry(self.spacing, self.radius_mm)[1])
 
     def means_at_maximum(self) -> np.ndarray:
         """Local means at the mask voxels holding the maximum intensity: taken from ``means_all`` (needed for the

@@ -10,6 +10,8 @@ than it saves on a busy 2-core machine.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from radiomix.kernels._jit import njit, prange
@@ -45,6 +47,15 @@ def _sphere_means_at(image, points, offsets):  # pragma: no cover - compiled
                 c += 1
         out[p] = s / c
     return out
+
+
+@functools.lru_cache(maxsize=16)
+def sphere_geometry(spacing: tuple[float, float, float], radius_mm: float) -> tuple[np.ndarray, np.ndarray]:
+    """(:func:`sphere_offsets`, :func:`sphere_runs`) of the sphere, kept for the last few (spacing, radius): a pure
+    function of both (~0.2 ms for the 1 cm^3 sphere at 1 x 1 x 2 mm) that every extraction on a grid asks for again.
+    Shared arrays: never written to."""
+    offsets = sphere_offsets(spacing, radius_mm)
+    return offsets, sphere_runs(offsets)
 
 
 def sphere_runs(offsets: np.ndarray) -> np.ndarray:
@@ -212,9 +223,11 @@ def _sphere_means_mask_rows(cs, mask, row_z, row_y, row_start, runs, n_out):  # 
     return out
 
 
-def sphere_means_in_mask(image: np.ndarray, mask: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+def sphere_means_in_mask(image: np.ndarray, mask: np.ndarray, offsets: np.ndarray,
+                         runs: np.ndarray | None = None) -> np.ndarray:
     """:func:`sphere_means_at` at every voxel of the boolean ``mask`` (same shape as ``image``), in ``np.argwhere``
-    order, without listing the voxels: row by row over the mask (same numbers as the run-based path)."""
+    order, without listing the voxels: row by row over the mask (same numbers as the run-based path). ``runs``:
+    :func:`sphere_runs` of the offsets, when the caller has them."""
     image = np.ascontiguousarray(image, dtype=np.float64)
     mask = np.ascontiguousarray(mask, dtype=bool)
     per_row = np.count_nonzero(mask, axis=2)
@@ -223,7 +236,8 @@ def sphere_means_in_mask(image: np.ndarray, mask: np.ndarray, offsets: np.ndarra
     starts = np.zeros(len(counts), dtype=np.int64)
     np.cumsum(counts[:-1], out=starts[1:])
     return _sphere_means_mask_rows(_row_prefix_sums(image), mask, row_z.astype(np.int64), row_y.astype(np.int64),
-                                   starts, sphere_runs(np.ascontiguousarray(offsets, dtype=np.int64)),
+                                   starts,
+                                   sphere_runs(np.ascontiguousarray(offsets, dtype=np.int64)) if runs is None else runs,
                                    int(counts.sum()))
 
 
