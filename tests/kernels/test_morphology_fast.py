@@ -94,3 +94,69 @@ def test_active_set_mvee_meets_the_stopping_rule_on_every_point(seed):
         c = p.T @ w
         return np.sqrt(np.linalg.eigvalsh(((p.T * w) @ p - np.outer(c, c)) * 3) * max(1.0, mm.max() / 4))
     np.testing.assert_allclose(axes(u, m), axes(u_all, m_all), rtol=1e-6)
+
+
+def _axes(p, w):
+    c = p.T @ w
+    return np.sqrt(np.linalg.eigvalsh(((p.T * w) @ p - np.outer(c, c)) * 3))
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("grid", [False, True])
+def test_mvee_newton_reaches_the_optimum_of_a_long_loop(seed, grid):
+    """Newton on the support from loose weights (1e-5) gives the ellipsoid the all-points loop reaches at 1e-12, and
+    its weights meet the optimality conditions: m = d + 1 on the support, m <= d + 1 elsewhere."""
+    h = _hull_case(seed, grid)[0]
+    p = np.ascontiguousarray(h - h.mean(axis=0))
+    u, _, _ = mk.mvee_weights_active(p, 1e-5, 100_000, 64)
+    u_opt, m, ok = mk.mvee_polish(p, u, 1e-7, 8)
+    assert ok
+    u_ref, _, _ = mk.mvee_weights(p, 1e-12, 1_000_000, 64)
+    np.testing.assert_allclose(_axes(p, u_opt), _axes(p, u_ref), rtol=1e-10)
+    assert abs(u_opt.sum() - 1) < 1e-14 and np.all(u_opt >= 0)
+    np.testing.assert_allclose(m[u_opt > 0], 4.0, rtol=1e-12)
+    assert m.max() <= 4 * (1 + 1e-12)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_mvee_does_not_depend_on_the_points_order_or_their_last_bits(seed):
+    """The loop alone stops anywhere within its tolerance, on a path that ties between lattice points steer (the same
+    mask from DICOM and NIfTI gave axes 4e-8 apart); with Newton on the support the ellipsoid is the optimum's."""
+    from radiomix.features.morphology import _mvee
+
+    h = _hull_case(seed, True)[0]
+    perm = np.random.default_rng(seed).permutation(len(h))
+    a = _mvee(h)
+    b = _mvee(h[perm] * (1 + 2e-16 * (perm % 3))[:, None] + 1e-13)
+    np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+def test_mvee_falls_back_to_the_loop_where_newton_cannot_run(monkeypatch):
+    """Fewer than d + 1 support points, or no convergence in the steps allowed: mvee_polish says so and returns its
+    input; _mvee then runs the loop to its own tolerance, tries Newton again, and else keeps the loop's ellipsoid."""
+    from radiomix.features import morphology as M
+
+    got, m, ok = mk.mvee_polish(np.eye(4, 3), np.array([0.5, 0.5, 0.0, 0.0]), 1e-7, 8)
+    assert not ok and m.size == 0
+    h = _hull_case(0, True)[0]
+    p = np.ascontiguousarray(h - h.mean(axis=0))
+    u, _, _ = mk.mvee_weights_active(p, 1e-5, 100_000, 64)
+    got, m, ok = mk.mvee_polish(p, u, 1e-7, 0)
+    assert not ok and got is u
+    exact = M._mvee(h)
+    tols = []
+
+    def loop(pts, tol, max_iter, refresh):
+        tols.append(tol)
+        return mk.mvee_weights_active(pts, tol, max_iter, refresh)
+
+    monkeypatch.setattr(M, "mvee_weights_active", loop)
+    monkeypatch.setattr(M, "mvee_polish", lambda pts, w, tol, steps: (w, np.empty(0), False))
+    np.testing.assert_allclose(M._mvee(h), exact, rtol=1e-6)
+    assert tols == [1e-5, 1e-7]
+    # a sphere through the 12 vertices of an icosahedron: uniform weights are optimal (and not unique)
+    monkeypatch.undo()
+    g = (1 + 5 ** 0.5) / 2
+    ico = np.array([[0, s, t * g] for s in (-1, 1) for t in (-1, 1)], dtype=float)
+    ico = np.vstack([ico, np.roll(ico, 1, axis=1), np.roll(ico, 2, axis=1)]) / np.sqrt(1 + g * g)
+    np.testing.assert_allclose(M._mvee(ico), 1.0, rtol=1e-12)

@@ -1,7 +1,10 @@
 r"""Morphological features (IBSI 3.1, family HCUG).
 
 The ROI surface is a triangle mesh: marching cubes (level 0.5) on the morphological mask padded with one voxel of zeros,
-with the voxel spacing, so mesh vertices are in mm, (z, y, x) order. Symbols as in the IBSI manual:
+with the voxel spacing, so mesh vertices are in mm, (z, y, x) order. The triangles themselves are never built: a
+binary mask's cubes have one of 256 corner patterns, each with fixed triangles, so the mesh's volume and area are sums
+over the patterns' counts and its vertices are the edge midpoints and cube centres the patterns put them on
+(:class:`SurfacePatterns`; the tests check all three against scikit-image's mesh). Symbols as in the IBSI manual:
 
 * :math:`V` mesh volume (signed tetrahedra against the origin, i.e. the divergence theorem), :math:`A` mesh area;
 * :math:`N_v` voxels of the morphological mask, :math:`X_k` intensities of the intensity mask;
@@ -23,11 +26,14 @@ Documented NaN results (degenerate input, never an exception):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+import os
+import tempfile
+from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 
 import numpy as np
-from skimage.measure import marching_cubes
 
 from radiomix.features.base import Family, FamilyPart, Feature, RoiData
 from radiomix.kernels.hull_kernels import convex_hull_2d, convex_hull_3d, hull_volume_area, max_pairwise_distance
@@ -35,8 +41,9 @@ from radiomix.kernels.moran_kernels import pair_sums
 from radiomix.kernels.morphology_kernels import (
     face_boxes_bounded,
     line_end_points,
-    mesh_volume_area,
+    mvee_polish,
     mvee_weights_active,
+    surface_cubes,
 )
 from radiomix.kernels.texture_common import bounding_box
 
@@ -72,32 +79,48 @@ class Shape:
         return cls(np.asarray(roi.mask_morph, dtype=bool), np.asarray(roi.mask_int, dtype=bool),
                    np.asarray(roi.image, dtype=np.float64), tuple(float(s) for s in roi.spacing))
 
-    # mesh
+    # surface
+    @cached_property
+    def surface(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(counts, sums, vertices) of the ROI's marching-cubes surface, per corner pattern of the cubes
+        (:func:`radiomix.kernels.morphology_kernels.surface_cubes`): the mesh's volume, area and vertices without
+        building its triangles. Vertices in half-voxel units (exact integers: the surface of a binary mask at level 0.5
+        passes through edge midpoints and cube centres only) from the first voxel of the mask's bounding box, so every
+        mesh feature is translation invariant, and exactly the same numbers (hull, MVEE, OMBB) come out wherever the
+        ROI lies in the image."""
+        return surface_cubes(np.ascontiguousarray(self.mask_morph, dtype=bool), surface_patterns().centre)
+
     @cached_property
     def mesh(self) -> tuple[np.ndarray, np.ndarray]:
-        """(vertices (n, 3) mm from the corner of the mask's bounding box, faces (m, 3)) of the ROI surface."""
-        # only the mask's bounding box is meshed (the crop carries a margin for the local intensity sphere); cubes
-        # are visited in the same order, so vertices and faces come out exactly as on the whole crop
+        """(vertices (n, 3) mm from the corner of the mask's bounding box, faces (m, 3)) of the ROI surface, built by
+        scikit-image's marching cubes (level 0.5) on the box padded with zeros. The features do not use it: they take
+        the same surface from :attr:`surface` (the tests check both agree)."""
+        from skimage.measure import marching_cubes
+
         box = bounding_box(self.mask_morph) if self.mask_morph.any() else (slice(0, None),) * 3
         padded = np.pad(self.mask_morph[box].astype(np.float64), 1)
         verts, faces, _, _ = marching_cubes(padded, level=0.5, allow_degenerate=False)
-        # vertices of a binary mask at level 0.5 lie on half-voxel positions: exact in index space; scale in float64
-        # (marching_cubes returns float32) so that the mesh is exactly the voxel-grid mesh times the spacing. They are
-        # placed relative to the box's corner: every mesh feature is translation invariant, and so exactly the same
-        # numbers (hull, MVEE, OMBB) come out wherever the ROI lies in the image
-        verts = (verts.astype(np.float64) - 1.0) * np.asarray(self.spacing)
-        return verts, faces
+        return (verts.astype(np.float64) - 1.0) * np.asarray(self.spacing), faces
 
     @cached_property
     def vertices(self) -> np.ndarray:
-        return self.mesh[0]
+        """The surface's vertices (n, 3) in mm from the first voxel of the mask's bounding box (lexicographic order
+        of :attr:`half_voxel_vertices`): the vertex set of :attr:`mesh`, each coordinate one rounding of an exact
+        product."""
+        return self.half_voxel_vertices * (0.5 * np.asarray(self.spacing))
 
     @cached_property
     def volume_area(self) -> tuple[float, float]:
-        """(V, A) of the mesh in one pass over its faces (kernels.morphology_kernels.mesh_volume_area)."""
-        v, f = self.mesh
-        six_v, two_a = mesh_volume_area(np.ascontiguousarray(v, dtype=np.float64), np.ascontiguousarray(f))
-        return float(abs(six_v) / 6.0), float(0.5 * two_a)
+        """(V, A) of the surface from its cubes' corner patterns (:func:`surface_patterns`): for a cube with lowest
+        corner o, its triangles add :math:`a' \\cdot (b' \\times c') + o \\cdot (b' - a') \\times (c' - a')` to six
+        times the divergence-theorem volume (a', b', c' from the cube's corner), both fixed per pattern, so
+        :math:`6V = \\det D \\sum_c (n_c K_c + S_c \\cdot \\vec K_c)` (D the spacing, n_c the cubes of pattern c, S_c
+        the sum of their corners) exactly in the unit grid; the area is the sum over patterns of n_c times the
+        pattern's area at this spacing."""
+        counts, sums, _ = self.surface
+        pat = surface_patterns()
+        six_v = float(counts @ pat.k0 + np.sum(sums * pat.kvec)) * float(np.prod(self.spacing))
+        return abs(six_v) / 6.0, float(counts @ pat.areas(self.spacing))
 
     @cached_property
     def volume(self) -> float:
@@ -111,9 +134,8 @@ class Shape:
 
     @cached_property
     def half_voxel_vertices(self) -> np.ndarray:
-        """Mesh vertices in half-voxel units: exact integers (a binary mask's surface at level 0.5 passes through
-        voxel centres and edge midpoints only)."""
-        return np.rint(2.0 * self.vertices / np.asarray(self.spacing)).astype(np.int64)
+        """Surface vertices in half-voxel units (exact integers), lexicographically ordered."""
+        return self.surface[2]
 
     @cached_property
     def hull_candidates(self) -> np.ndarray:
@@ -214,6 +236,118 @@ class Shape:
 # --- helpers -----------------------------------------------------------------------------------------------------------
 
 
+#: most triangles marching cubes puts in one cube
+_MAX_TRIANGLES = 12
+
+
+@dataclass(frozen=True, eq=False)
+class SurfacePatterns:
+    """What each of the 256 corner patterns of a cube (bit 4 dz + 2 dy + dx: corner (dz, dy, dx) inside) contributes
+    to the marching-cubes surface of a binary mask at level 0.5, in a unit cube whose lowest corner is the origin:
+    the pattern's triangles are fixed (the triangulation, ambiguous cases included, depends on the cube's 8 corners
+    only), so the surface's volume and area are sums over patterns (:attr:`Shape.volume_area`)."""
+
+    #: (256,) sum over the pattern's triangles (a, b, c) of a . (b x c)
+    k0: np.ndarray
+    #: (256, 3) sum of (b - a) x (c - a)
+    kvec: np.ndarray
+    #: (256, _MAX_TRIANGLES, 3) each triangle's (b - a) x (c - a) (zero rows past its triangles)
+    normals: np.ndarray
+    #: (256,) bool: the pattern puts a vertex at the cube's centre
+    centre: np.ndarray
+    _areas: dict = field(default_factory=dict, repr=False)
+
+    def areas(self, spacing: tuple[float, float, float]) -> np.ndarray:
+        """(256,) each pattern's surface area (mm^2) in a cube of this spacing: a normal (b - a) x (c - a) scales by
+        the cofactors of the diagonal spacing matrix. Kept for the last few spacings."""
+        key = tuple(float(s) for s in spacing)
+        got = self._areas.get(key)
+        if got is None:
+            cof = np.array([key[1] * key[2], key[0] * key[2], key[0] * key[1]])
+            got = 0.5 * np.sqrt(((self.normals * cof) ** 2).sum(axis=2)).sum(axis=1)
+            if len(self._areas) >= 32:
+                self._areas.clear()
+            self._areas[key] = got
+        return got
+
+    @classmethod
+    def from_array(cls, a: np.ndarray) -> SurfacePatterns:
+        a = np.asarray(a, dtype=np.float64)
+        if a.shape != (256, 5 + 3 * _MAX_TRIANGLES) or not np.all(np.isfinite(a)):
+            raise ValueError(f"not a surface pattern table: shape {a.shape}")
+        return cls(a[:, 0].copy(), a[:, 2:5].copy(), a[:, 5:].reshape(256, _MAX_TRIANGLES, 3).copy(), a[:, 1] > 0)
+
+
+def pattern_table() -> np.ndarray:
+    """The table behind :class:`SurfacePatterns` (256 rows: k0, centre, kvec, the triangles' normals), from
+    scikit-image's marching cubes (Lewiner's, the one the IBSI reference values were checked against) run on each
+    pattern's single cube: ~10 ms."""
+    from skimage.measure import marching_cubes
+
+    rows = np.zeros((256, 5 + 3 * _MAX_TRIANGLES))
+    for c in range(1, 255):
+        corners = ((c >> np.arange(8)) & 1).astype(np.float64).reshape(2, 2, 2)
+        v, f, _, _ = marching_cubes(corners, level=0.5, allow_degenerate=False)
+        v = v.astype(np.float64)  # multiples of 1/2: exact
+        a, b, cc = v[f[:, 0]], v[f[:, 1]], v[f[:, 2]]
+        n = np.cross(b - a, cc - a)
+        rows[c, 0] = np.sum(a * np.cross(b, cc))  # multiples of 1/8: exact
+        rows[c, 1] = float(np.any(np.all(v == 0.5, axis=1)))
+        rows[c, 2:5] = n.sum(axis=0)
+        rows[c, 5:5 + n.size] = n.ravel()
+    return rows
+
+
+def pattern_file(folder: Path | None = None) -> Path:
+    """Where :func:`surface_patterns` keeps its table: in ``folder``, by default beside the ahead-of-time builds
+    (``RADIOMIX_AOT_DIR``), named by a digest of the scikit-image marching-cubes tables that made it (reading them
+    takes ~0.1 ms; asking for scikit-image's version through its metadata would take ~35 ms)."""
+    import hashlib
+    import importlib.util
+
+    from radiomix.kernels._jit import aot_dir
+
+    spec = importlib.util.find_spec("skimage")
+    try:
+        luts = Path(spec.origin).parent / "measure" / "_marching_cubes_lewiner_luts.py"  # type: ignore[union-attr]
+        stamp = hashlib.sha1(luts.read_bytes()).hexdigest()[:16]
+    except (OSError, TypeError, AttributeError):
+        stamp = "unknown"
+    return (aot_dir() if folder is None else Path(folder)) / f"surface-patterns-{stamp}.f8"
+
+
+@functools.cache
+def surface_patterns() -> SurfacePatterns:
+    """The :class:`SurfacePatterns`, read from :func:`pattern_file` (made there by `radiomix build-kernels`, or by
+    the first process that needs it), else made now (:func:`pattern_table`) and saved there when the folder is
+    writable."""
+    path = pattern_file()
+    try:
+        return SurfacePatterns.from_array(np.fromfile(path, dtype="<f8").reshape(256, -1))
+    except (OSError, ValueError):  # missing, unreadable or damaged (wrong size): made again
+        pass
+    table = pattern_table()
+    save_patterns(table, path)
+    return SurfacePatterns.from_array(table)
+
+
+def save_patterns(table: np.ndarray, path: Path) -> bool:
+    """Write the table as raw little-endian float64 (read back in ~0.05 ms; ``np.load`` takes ~0.9 ms), atomically
+    (a temporary file, then a rename); False where the folder is not writable."""
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(np.ascontiguousarray(table, dtype="<f8").tobytes())
+        os.replace(tmp, path)
+        return True
+    except OSError:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        return False
+
+
 def _index_moments(mask: np.ndarray) -> tuple[int, list[int], list[list[int]]]:
     """N, S_a = sum of index a, S_ab = sum of index a * index b over the true voxels of a 3D boolean ``mask``, exact:
     integer sums of its one- and two-axis projections."""
@@ -264,13 +398,18 @@ def ellipsoid_area(a: float, b: float, c: float) -> float:
     return float(4.0 * np.pi * a * b * total)
 
 
+#: the tolerance of Khachiyan's loop from which _mvee tries Newton's method on the support
+_MVEE_NEWTON_FROM = 1e-5
+
+
 def _mvee(points: np.ndarray, tol: float = 1e-7, max_iter: int = 100_000) -> np.ndarray | None:
     """Semi-axes (descending) of the minimum-volume enclosing ellipsoid of ``points`` (the convex-hull vertices).
 
     Khachiyan's algorithm on the dual weights ``u`` with the Wolfe-Atwood away steps of Todd and Yildirim (2007), which
     converge far faster near the optimum: with ``m_k = q_k^T X(u)^{-1} q_k`` (``q_k = [p_k, 1]``), a step towards the
     point of largest ``m`` or away from the (weighted) point of smallest ``m`` until both
-    ``max(m)/(d+1) - 1`` and ``1 - min_{u>0}(m)/(d+1)`` are below ``tol``. The ellipsoid is then scaled by
+    ``max(m)/(d+1) - 1`` and ``1 - min_{u>0}(m)/(d+1)`` are below ``tol``; then Newton's method on the points with
+    ``u > 0`` to the optimum (:func:`~radiomix.kernels.morphology_kernels.mvee_polish`). The ellipsoid is scaled by
     ``max(m)/(d+1)`` so that it encloses every point. None when the points are degenerate (flat)."""
     p = np.asarray(points, dtype=np.float64)
     n, dim = p.shape
@@ -280,9 +419,21 @@ def _mvee(points: np.ndarray, tol: float = 1e-7, max_iter: int = 100_000) -> np.
     d1 = dim + 1.0
     # the loop runs in numba with Sherman-Morrison updates, on an active set of points that grows until the stopping
     # rule holds on every point (kernels.morphology_kernels.mvee_weights_active); the weights meet the same rule as the
-    # all-points loop, and the ellipsoid agrees with it within the tolerance (~1e-7 relative)
+    # all-points loop, and the ellipsoid agrees with it within the tolerance (~1e-7 relative). Where the loop stops
+    # within that tolerance depends on its path (ties between points broken by round-off: the same mask from DICOM and
+    # from NIfTI, whose spacings differ in the last bits, gave axes 4e-8 apart), so Newton's method on the support
+    # then converges to the optimum itself (~1e-15; mvee_polish). Newton needs the support only, which the loop has
+    # found long before 1e-7: it starts from the loop's weights at _MVEE_NEWTON_FROM (a small ROI's 3,380 iterations
+    # become 2,185); where Newton fails from there, the loop runs again to ``tol`` and Newton tries again, and where it
+    # fails again the loop's weights stand
+    p = np.ascontiguousarray(p)
     try:
-        u, m, _ = mvee_weights_active(np.ascontiguousarray(p), float(tol), int(max_iter), 64)
+        for start in dict.fromkeys((max(float(tol), _MVEE_NEWTON_FROM), float(tol))):
+            u, m, _ = mvee_weights_active(p, start, int(max_iter), 64)
+            u_opt, m_opt, ok = mvee_polish(p, u, float(tol), 8)
+            if ok:
+                u, m = u_opt, m_opt
+                break
     except (np.linalg.LinAlgError, ZeroDivisionError):
         return None
     if not np.all(np.isfinite(m)):

@@ -50,6 +50,8 @@ SIGNATURES: dict[str, tuple[str, ...]] = {
     "radiomix.kernels.morphology_kernels.face_boxes_bounded": (
         f"{_F64_2}, {_I64_2}, {_F64_2}, {_F64_2}, {_F64_2}, {_F64_2}, float64, {_F64_2}",),
     "radiomix.kernels.morphology_kernels.mvee_weights_active": (f"{_F64_2}, float64, int64, int64",),
+    "radiomix.kernels.morphology_kernels.mvee_polish": (f"{_F64_2}, {_F64_1}, float64, int64",),
+    "radiomix.kernels.morphology_kernels.surface_cubes": (f"{_B_3}, Array(boolean, 1, 'C')",),
     "radiomix.kernels.filter_kernels.correlate_lines": (
         f"{_F64_3}, {_F64_1}, int64, int64, int64, int64, int64, int64, int64, {_F64_3}",),
     "radiomix.kernels.hull_kernels.convex_hull_3d_kernel": (f"{_I64_2}, {_I64_1}, {_I64_2}, {_I64_2}",),
@@ -211,6 +213,7 @@ def main(argv=None) -> int:
     ap.add_argument("--force", action="store_true", help="build even when the current build exists")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args(argv)
+    _surface_patterns(args.out)
     existing = current_build(args.out)
     if existing is not None and not args.force:
         print(f"radiomix: compiled kernels are up to date: {existing}")
@@ -224,6 +227,16 @@ def main(argv=None) -> int:
         return 1
     print(f"radiomix: compiled kernels built in {time.perf_counter() - t0:.0f} s: {path}")
     return 0
+
+
+def _surface_patterns(folder: Path | None) -> None:
+    """Make the morphology family's table of marching-cubes patterns beside the build (a first extraction then only
+    reads it; see :func:`radiomix.features.morphology.surface_patterns`)."""
+    from radiomix.features.morphology import pattern_file, pattern_table, save_patterns
+
+    path = pattern_file(folder)
+    if not path.is_file() and not save_patterns(pattern_table(), path):
+        print(f"radiomix: could not write {path}; each process makes the table again (~10 ms)", file=sys.stderr)
 
 
 def current_build(folder: Path | None = None) -> Path | None:

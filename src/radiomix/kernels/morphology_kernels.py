@@ -231,6 +231,86 @@ def mvee_weights_active(p, tol, max_iter, refresh):  # pragma: no cover - compil
             loose = tol
 
 
+@njit(cache=True, nogil=True)
+def mvee_polish(p, u, tol, max_steps):  # pragma: no cover - compiled
+    """Newton's method on the support of the weights ``u`` from :func:`mvee_weights_active`: the optimal weights make
+    ``m_k = d + 1`` on every support point, with ``sum(u) = 1``. The iteration solves the KKT system of
+    ``max log det X(u)`` restricted to the support, ``[[-G o G, -1], [1^T, 0]] [du, lambda] = [-diag(G), 0]`` with
+    ``G = Q_s X^-1 Q_s^T``, and converges quadratically from weights that are within ``tol``: the ellipsoid then no
+    longer depends on the path Khachiyan's loop took (the order of the points, round-off in their coordinates), only on
+    the points. A point whose weight Newton drives to zero or below leaves the support and Newton starts again.
+    Returns (u, m, ok); ``ok`` is False (and ``u`` is the input) when Newton does not converge in ``max_steps`` per
+    support, the system is singular (more than (d + 1)(d + 2) / 2 support points, where the weights are not unique), or
+    the result has a point with ``m_k > (d + 1)(1 + tol)``."""
+    n, dim = p.shape
+    d1 = dim + 1
+    q = np.empty((n, d1))
+    q[:, :dim] = p
+    q[:, dim] = 1.0
+    keep = u > 0
+    w = u.copy()
+    fail = (u, np.empty(0), False)
+    for _ in range(d1 + 1):
+        idx = np.flatnonzero(keep)
+        k = idx.size
+        if k < d1:
+            return fail
+        qs = np.ascontiguousarray(q[idx])
+        us = w[idx] / w[idx].sum()
+        converged = False
+        dropped = False
+        for _ in range(max_steps):
+            xi, g = _mvee_m(qs, us)
+            gm = np.zeros((k, k))  # Q_s X^-1 Q_s^T, in loops: numba's matrix product would import SciPy's BLAS
+            for a in range(k):
+                for b in range(d1):
+                    t = 0.0
+                    for c in range(d1):
+                        t += qs[a, c] * xi[c, b]
+                    for e in range(k):
+                        gm[a, e] += t * qs[e, b]
+            worst = 0.0
+            for a in range(k):
+                worst = max(worst, abs(g[a] - d1))
+            if worst <= 1e-13 * d1:
+                converged = True
+                break
+            kkt = np.zeros((k + 1, k + 1))
+            for a in range(k):
+                for b in range(k):
+                    kkt[a, b] = -gm[a, b] * gm[a, b]
+                kkt[a, k] = -1.0
+                kkt[k, a] = 1.0
+            rhs = np.zeros(k + 1)
+            rhs[:k] = -g
+            ki = _inverse(kkt)
+            for a in range(k):
+                t = 0.0
+                for b in range(k):
+                    t += ki[a, b] * rhs[b]
+                if not np.isfinite(t):
+                    return fail
+                us[a] += t
+            if np.any(us <= 0):
+                for a in range(k):
+                    w[idx[a]] = max(us[a], 0.0)
+                    if us[a] <= 0:
+                        keep[idx[a]] = False
+                dropped = True
+                break
+            us /= us.sum()
+        if converged:
+            out = np.zeros(n)
+            out[idx] = us
+            _, m = _mvee_m(q, out)
+            if m.max() > d1 * (1.0 + tol):
+                return fail
+            return out, m, True
+        if not dropped:
+            return fail
+    return fail
+
+
 # --- mesh volume and area ----------------------------------------------------------------------------------------------
 
 
@@ -270,6 +350,133 @@ def mesh_volume_area(v, f):  # pragma: no cover - compiled
         area_c = (z - area) - y
         area = z
     return vol, area
+
+
+# --- the marching-cubes surface of a binary mask, without the mesh ---------------------------------------------------
+
+
+@njit(cache=True, nogil=True)
+def _padded_box(mask):  # pragma: no cover - compiled
+    """The mask's bounding box as uint8, padded with one voxel of zeros on every side; None for an empty mask."""
+    nz, ny, nx = mask.shape
+    lo = np.array([nz, ny, nx])
+    hi = np.array([-1, -1, -1])
+    for z in range(nz):
+        for y in range(ny):
+            for x in range(nx):
+                if mask[z, y, x]:
+                    lo[0] = min(lo[0], z)
+                    hi[0] = max(hi[0], z)
+                    lo[1] = min(lo[1], y)
+                    hi[1] = max(hi[1], y)
+                    lo[2] = min(lo[2], x)
+                    hi[2] = max(hi[2], x)
+    if hi[0] < 0:
+        return np.zeros((2, 2, 2), np.uint8)
+    p = np.zeros((hi[0] - lo[0] + 3, hi[1] - lo[1] + 3, hi[2] - lo[2] + 3), np.uint8)
+    for z in range(lo[0], hi[0] + 1):
+        for y in range(lo[1], hi[1] + 1):
+            for x in range(lo[2], hi[2] + 1):
+                if mask[z, y, x]:
+                    p[z - lo[0] + 1, y - lo[1] + 1, x - lo[2] + 1] = 1
+    return p
+
+
+@njit(cache=True, nogil=True)
+def _cube_config(p, z, y, x):  # pragma: no cover - compiled
+    """Corner pattern of the cube with its lowest corner at padded index (z, y, x): bit 4 dz + 2 dy + dx is set where
+    the corner (z + dz, y + dy, x + dx) is inside."""
+    return (p[z, y, x] | (p[z, y, x + 1] << 1) | (p[z, y + 1, x] << 2) | (p[z, y + 1, x + 1] << 3)
+            | (p[z + 1, y, x] << 4) | (p[z + 1, y, x + 1] << 5) | (p[z + 1, y + 1, x] << 6)
+            | (p[z + 1, y + 1, x + 1] << 7))
+
+
+@njit(cache=True, nogil=True)
+def _surface_pass(p, centre, out):  # pragma: no cover - compiled
+    """Count (``out`` of 0 rows) or write (into ``out``) the surface vertices of the padded box ``p`` in half-voxel units,
+    lexicographically. A row of half-voxel positions (hz, hy) holds one kind of vertex only, by the parities of hz and
+    hy: x-edge midpoints (even, even), y-edge midpoints (even, odd), z-edge midpoints (odd, even) or cube centres
+    (odd, odd; the cubes whose pattern has ``centre`` set). Returns the number of vertices."""
+    bz = p.shape[0] - 2
+    by = p.shape[1] - 2
+    bx = p.shape[2] - 2
+    write = out.shape[0] > 0
+    k = 0
+    for hz in range(-1, 2 * bz):
+        for hy in range(-1, 2 * by):
+            if hz % 2 == 0 and hy % 2 == 0:  # padded indices: voxel i of the box is i + 1
+                z = hz // 2 + 1
+                y = hy // 2 + 1
+                for x in range(bx + 1):
+                    if p[z, y, x] != p[z, y, x + 1]:
+                        if write:
+                            out[k, 0] = hz
+                            out[k, 1] = hy
+                            out[k, 2] = 2 * x - 1
+                        k += 1
+            elif hz % 2 == 0:
+                z = hz // 2 + 1
+                y = (hy + 1) // 2
+                for x in range(1, bx + 1):
+                    if p[z, y, x] != p[z, y + 1, x]:
+                        if write:
+                            out[k, 0] = hz
+                            out[k, 1] = hy
+                            out[k, 2] = 2 * x - 2
+                        k += 1
+            elif hy % 2 == 0:
+                z = (hz + 1) // 2
+                y = hy // 2 + 1
+                for x in range(1, bx + 1):
+                    if p[z, y, x] != p[z + 1, y, x]:
+                        if write:
+                            out[k, 0] = hz
+                            out[k, 1] = hy
+                            out[k, 2] = 2 * x - 2
+                        k += 1
+            else:
+                z = (hz + 1) // 2
+                y = (hy + 1) // 2
+                for x in range(bx + 1):
+                    if centre[_cube_config(p, z, y, x)]:
+                        if write:
+                            out[k, 0] = hz
+                            out[k, 1] = hy
+                            out[k, 2] = 2 * x - 1
+                        k += 1
+    return k
+
+
+@njit(cache=True, nogil=True)
+def surface_cubes(mask, centre):  # pragma: no cover - compiled
+    """The marching-cubes surface (level 0.5) of a binary ``mask`` (3D) padded with zeros, as the per-cube quantities
+    it is made of, without triangles: (counts, sums, vertices).
+
+    * ``counts[c]``: the number of cubes of corner pattern c (:func:`_cube_config`) over the padded bounding box;
+    * ``sums[c]``: the sums of those cubes' lowest-corner indices (z, y, x; the box's first voxel at 0);
+    * ``vertices`` (n, 3) int64: the surface's vertices in half-voxel units from the box's first voxel (voxel i at 2i),
+      lexicographically: the midpoint of every edge between an inside and an outside voxel, and the centre of every
+      cube whose pattern has ``centre[c]`` set (the marching-cubes cases with a vertex inside the cube).
+
+    With the per-pattern triangles (fixed for a binary mask: the triangulation of a cube depends on its corners only)
+    these give the mesh's volume and area exactly as its triangles do, and its vertices."""
+    p = _padded_box(mask)
+    counts = np.zeros(256, np.int64)
+    sums = np.zeros((256, 3), np.int64)
+    if p.shape[0] == 2:
+        return counts, sums, np.zeros((0, 3), np.int64)
+    for z in range(p.shape[0] - 1):
+        for y in range(p.shape[1] - 1):
+            for x in range(p.shape[2] - 1):
+                c = _cube_config(p, z, y, x)
+                counts[c] += 1
+                sums[c, 0] += z - 1
+                sums[c, 1] += y - 1
+                sums[c, 2] += x - 1
+    n = _surface_pass(p, centre, np.zeros((0, 3), np.int64))
+    vertices = np.empty((n, 3), np.int64)
+    _surface_pass(p, centre, vertices)
+    return counts, sums, vertices
 
 
 # --- convex hull candidates ---------------------------------------------------------------------------------------------
